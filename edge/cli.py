@@ -1,0 +1,53 @@
+"""The ``fer-edge`` command line. Logging is configured here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from . import __version__
+from .errors import ConfigError, FerError
+
+log = logging.getLogger(__name__)
+
+EX_CONFIG = 78
+
+
+class FerGroup(click.Group):
+    """Turns FerError into a one-line message and a non-zero exit (78 for configuration)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"fer-edge: error: {exc}", err=True)
+            ctx.exit(EX_CONFIG)
+        except FerError as exc:
+            click.echo(f"fer-edge: error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@click.group(cls=FerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fer-edge")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """Student expression recognition on the edge: on-device, aggregates only."""
+    setup_logging(verbose)
+
+
+def _register() -> None:
+    from .cli_models import models
+
+    main.add_command(models)
+
+
+_register()
