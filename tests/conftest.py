@@ -1,0 +1,45 @@
+"""Shared fixtures: the YuNet test model and real public-domain face images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+YUNET_TEST_MODEL = REPO.parent / "shared" / "models" / "yunet-test.onnx"
+
+
+@pytest.fixture(scope="session")
+def yunet_model() -> Path:
+    if not YUNET_TEST_MODEL.is_file():
+        pytest.skip(f"YuNet test model not found at {YUNET_TEST_MODEL}")
+    return YUNET_TEST_MODEL
+
+
+@pytest.fixture(scope="session")
+def astronaut_bgr() -> np.ndarray:
+    """scikit-image's astronaut photo (public domain) as an OpenCV BGR image."""
+    data = pytest.importorskip("skimage.data")
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+@pytest.fixture(scope="session")
+def head_bgr(astronaut_bgr) -> np.ndarray:
+    """The astronaut's head and shoulders, for tiling into multi-face frames."""
+    return np.ascontiguousarray(astronaut_bgr[10:230, 120:330])
+
+
+def tile_faces(head: np.ndarray, side: int, shape=(360, 640), step: float = 1.5) -> tuple:
+    """A grey frame holding copies of ``head`` scaled to ``side`` px; returns (frame, boxes)."""
+    import cv2
+
+    tile = cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA)
+    frame = np.full((*shape, 3), 128, np.uint8)
+    boxes = []
+    for r in range(4, shape[0] - side, int(side * step)):
+        for c in range(4, shape[1] - side, int(side * step)):
+            frame[r : r + side, c : c + side] = tile
+            boxes.append((c, r, side, side))
+    return frame, boxes
