@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Checks systemd/fer-edge.service: `systemd-analyze verify` must pass and
+# `systemd-analyze security --offline=yes` must rate its exposure at MAX (default 2.0) or lower.
+# Usage: .ci/systemd-check.sh [MAX]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MAX=${1:-2.0}
+
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  echo "systemd-check: systemd-analyze not found (apt-get install systemd)" >&2
+  exit 2
+fi
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+# Render the unit as the installer does, with an ExecStart that exists on this machine.
+PY=$(command -v python3)
+sed "s#@FER_EDGE@#$PY -m fer_edge.cli#" systemd/fer-edge.service >"$WORK/fer-edge.service"
+if grep -q '@[A-Z_]*@' "$WORK/fer-edge.service"; then
+  echo "systemd-check: unrendered placeholder left in the unit" >&2
+  exit 1
+fi
+
+(cd "$WORK" && systemd-analyze verify ./fer-edge.service)
+echo "systemd-check: verify passed"
+
+REPORT=$(cd "$WORK" && systemd-analyze security --offline=yes --no-pager ./fer-edge.service 2>&1) || {
+  echo "$REPORT" >&2
+  exit 1
+}
+LEVEL=$(printf '%s\n' "$REPORT" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+if [ -z "$LEVEL" ]; then
+  echo "$REPORT" >&2
+  echo "systemd-check: no 'Overall exposure level' line in the report" >&2
+  exit 1
+fi
+printf '%s\n' "$REPORT" | grep -v '^✓' || true
+if awk -v l="$LEVEL" -v m="$MAX" 'BEGIN { exit !(l > m) }'; then
+  echo "systemd-check: exposure $LEVEL is above $MAX" >&2
+  exit 1
+fi
+echo "systemd-check: exposure $LEVEL (limit $MAX)"
