@@ -4,6 +4,7 @@
 #   numpy<2                      bookworm ships numpy 1.24; apt python3-picamera2 is built on it
 #   opencv-python-headless<4.12  4.12+ requires numpy>=2 (bookworm's apt OpenCV is 4.6)
 #   ai-edge-litert               the LiteRT runtime the device uses (works with numpy 1.x)
+# setuptools + wheel: tests/test_packaging.py builds the wheel with --no-build-isolation.
 # Usage: .ci/edge-leg.sh [extra pytest args]   (FER_EDGE_LEG_VENV picks the venv folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ printf '%s\n' 'numpy<2' 'opencv-python-headless<4.12' >"$CONSTRAINTS"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # A regular (non-editable) install: the tests import the installed package, as on a device.
 "$VENV/bin/python" -m pip install -q -c "$CONSTRAINTS" '.[edge]' \
-  pytest pytest-timeout hypothesis scikit-image
+  pytest pytest-timeout hypothesis scikit-image 'setuptools>=61' wheel
 "$VENV/bin/python" - <<'PY'
 import sys
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks systemd/fer-edge.service: `systemd-analyze verify` must pass and
 # `systemd-analyze security --offline=yes` must rate its exposure at MAX (default 2.0) or lower.
-# Usage: .ci/systemd-check.sh [MAX]
+# verify fails on any message, warnings included (an unknown key or value is a real bug).
+# Usage: .ci/systemd-check.sh [MAX [UNIT_TEMPLATE]]
 set -euo pipefail
+UNIT=$(realpath "${2:-$(dirname "$0")/../systemd/fer-edge.service}")
 cd "$(dirname "$0")/.."
 MAX=${1:-2.0}
 
@@ -15,13 +17,22 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 # Render the unit as the installer does, with an ExecStart that exists on this machine.
 PY=$(command -v python3)
-sed "s#@FER_EDGE@#$PY -m fer_edge.cli#" systemd/fer-edge.service >"$WORK/fer-edge.service"
+sed "s#@FER_EDGE@#$PY -m fer_edge.cli#" "$UNIT" >"$WORK/fer-edge.service"
 if grep -q '@[A-Z_]*@' "$WORK/fer-edge.service"; then
   echo "systemd-check: unrendered placeholder left in the unit" >&2
   exit 1
 fi
 
-(cd "$WORK" && systemd-analyze verify ./fer-edge.service)
+VERIFY=$(cd "$WORK" && systemd-analyze verify ./fer-edge.service 2>&1) || {
+  echo "$VERIFY" >&2
+  echo "systemd-check: verify failed" >&2
+  exit 1
+}
+if [ -n "$VERIFY" ]; then
+  echo "$VERIFY" >&2
+  echo "systemd-check: verify printed warnings" >&2
+  exit 1
+fi
 echo "systemd-check: verify passed"
 
 REPORT=$(cd "$WORK" && systemd-analyze security --offline=yes --no-pager ./fer-edge.service 2>&1) || {

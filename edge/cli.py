@@ -46,8 +46,14 @@ def main(verbose: int) -> None:
 
 def _register() -> None:
     from .cli_models import models
+    from .cli_service import install_service, uninstall_service
 
     main.add_command(models)
+    main.add_command(install_service)
+    main.add_command(uninstall_service)
 
 
 _register()
+
+if __name__ == "__main__":  # `python -m fer_edge.cli`, the service's fallback ExecStart
+    main(prog_name="fer-edge")

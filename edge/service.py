@@ -1,0 +1,338 @@
+"""Install and remove the hardened systemd service, and report its state.
+
+The unit (``systemd/fer-edge.service``, shipped as ``fer_edge/data/fer-edge.service``) runs
+``fer-edge run --config /etc/fer-edge/config.toml`` as a throwaway user (``DynamicUser=yes``)
+that can read ``/etc/fer-edge`` and write only ``/var/lib/fer-edge`` (``$STATE_DIRECTORY``).
+So the installer puts everything the daemon reads into ``/etc/fer-edge``, world-readable:
+the classifier as ``model.tflite`` with its card ``model.json``, the YuNet face model, and a
+commented default ``config.toml`` (never overwritten). It records what it wrote, with sha256s,
+in ``installed-files.json``, so that uninstalling removes exactly that: the config only while
+it is unchanged, and never the logs in ``/var/lib/fer-edge``.
+
+Every path is taken under ``root`` (``--root``) so tests and image builders can install into
+a folder; systemctl is then skipped. Every write is atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path, PurePosixPath
+
+from . import atomic, modelfiles
+from .card import card_path_for, load_for_model, sha256_file
+from .errors import FerError
+
+log = logging.getLogger(__name__)
+
+SERVICE = "fer-edge.service"
+PLACEHOLDER = "@FER_EDGE@"
+#: Where the service finds things, as the running system sees them (not under --root).
+CONFIG_DIR = PurePosixPath("/etc/fer-edge")
+CONFIG = CONFIG_DIR / "config.toml"
+MODEL = CONFIG_DIR / "model.tflite"
+CARD = CONFIG_DIR / "model.json"
+FACE_MODEL = CONFIG_DIR / modelfiles.YUNET_FILENAME
+MANIFEST = CONFIG_DIR / "installed-files.json"
+UNIT = PurePosixPath("/etc/systemd/system") / SERVICE
+STATE_DIR = PurePosixPath("/var/lib/fer-edge")
+#: Present only where systemd is the running init.
+SYSTEMD_RUN_DIR = "/run/systemd/system"
+#: ProtectHome=yes hides these from the service (and DynamicUser cannot read a 0700 home).
+HIDDEN_PREFIXES = ("/home", "/root", "/run/user")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of an install or uninstall: what it does, in words, and the doing."""
+
+    text: str
+    run: Callable[[], None] | None  # None: a step that is only reported (systemctl under --root)
+
+
+def unit_template() -> str:
+    """The unit file as shipped, with the ``@FER_EDGE@`` placeholder."""
+    return resources.files("fer_edge").joinpath("data", SERVICE).read_text(encoding="utf-8")
+
+
+def exec_command(python: str | None = None) -> str:
+    """The command line that starts fer-edge in this environment, quoted for ExecStart=.
+
+    The ``fer-edge`` script beside the interpreter when there is one (a venv or a prefix),
+    else ``PYTHON -m fer_edge.cli``.
+    """
+    python = python or sys.executable
+    script = Path(python).parent / "fer-edge"
+    if script.is_file() and os.access(script, os.X_OK):
+        return _systemd_quote(str(script))
+    return f"{_systemd_quote(python)} -m fer_edge.cli"
+
+
+def _systemd_quote(word: str) -> str:
+    """Quote one word for a unit file: ``%`` specifiers escaped, quotes where needed."""
+    word = word.replace("%", "%%")
+    if any(c.isspace() or c in "\"'\\;" for c in word):
+        return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return word
+
+
+def render_unit(command: str) -> str:
+    """The unit with ExecStart= running ``command``."""
+    template = unit_template()
+    if PLACEHOLDER not in template:
+        raise FerError(f"{SERVICE}: the shipped unit has no {PLACEHOLDER} placeholder")
+    return template.replace(PLACEHOLDER, command)
+
+
+def check_reachable(python: str | None = None, prefix: str | None = None) -> None:
+    """Refuse an environment that the hardened service cannot see (one under /home or /root)."""
+    for path in (python or sys.executable, prefix or sys.prefix):
+        p = PurePosixPath(os.path.abspath(path))
+        for hidden in HIDDEN_PREFIXES:
+            if p == PurePosixPath(hidden) or PurePosixPath(hidden) in p.parents:
+                raise FerError(
+                    f"{path}: the service cannot run fer-edge from under {hidden} "
+                    "(ProtectHome=yes, DynamicUser); install it in a venv under /opt, "
+                    "e.g. /opt/fer-edge (see docs/INSTALL.md)"
+                )
+
+
+def default_config(camera: str, face_model: bool) -> str:
+    """The commented default /etc/fer-edge/config.toml (keys are `fer-edge run` options)."""
+    face = (
+        f'face_model = "{FACE_MODEL}"'
+        if face_model
+        else f'# face_model = "{FACE_MODEL}"   # none was installed: copy YuNet here (INSTALL.md)'
+    )
+    return f"""\
+# fer-edge service configuration, read by `fer-edge run --config {CONFIG}`.
+# Keys are the `fer-edge run` options with dashes as underscores (`fer-edge run --help`).
+# Check it with `fer-edge check-config {CONFIG}`; then `sudo systemctl restart fer-edge`.
+# The installer never overwrites this file.
+
+# The camera: an index ("0"), a device ("/dev/video0"), "picamera2", a file or an RTSP URL.
+# (The service has no network: an RTSP camera needs PrivateNetwork=no, see INSTALL.md.)
+camera = {json.dumps(camera)}
+
+# The int8 classifier and its model card; both world-readable.
+model = "{MODEL}"
+card = "{CARD}"
+
+# The YuNet face detector. Without it the daemon falls back to Haar, which misses most faces.
+{face}
+
+# Seconds per aggregate record, and the smallest group (distinct faces) ever reported.
+# window = 60
+# min_group = 5
+
+# The JSON Lines logs go to $STATE_DIRECTORY (/var/lib/fer-edge), the service's only
+# writable place; leave log_dir unset.
+# log_dir = "/var/lib/fer-edge"
+
+# Days of logs kept; detector "auto" uses YuNet when face_model is found, else Haar.
+# keep_days = 90
+# detector = "auto"
+# max_fps = 0          # 0: no cap
+# threads = 2          # LiteRT threads (default: the runtime's choice)
+"""
+
+
+class Installer:
+    """Plans the install and uninstall steps under ``root``; ``run(actions)`` carries them out."""
+
+    def __init__(self, root: str | os.PathLike = "/", echo: Callable[[str], None] = print):
+        self.root = Path(root)
+        self.echo = echo
+        self.real_system = self.root.resolve() == Path("/")
+
+    def at(self, path: PurePosixPath) -> Path:
+        """``path`` under the install root."""
+        return self.root / path.relative_to("/")
+
+    # -- planning -------------------------------------------------------------------------
+
+    def plan_install(
+        self,
+        model: str | os.PathLike | None = None,
+        camera: str | None = None,
+        face_model: str | os.PathLike | None = None,
+        command: str | None = None,
+    ) -> list[Action]:
+        """The install steps. Validates every input first, so a bad one changes nothing."""
+        if self.real_system:
+            check_reachable()
+        else:
+            try:
+                check_reachable()
+            except FerError as exc:
+                log.warning("%s", exc)
+        manifest = self._read_manifest()
+        actions = [Action(f"create {CONFIG_DIR}/", lambda: self._mkdir(CONFIG_DIR))]
+
+        if model is not None:
+            model = Path(model)
+            card = load_for_model(model)  # the card exists and describes exactly this file
+            if card.model_format != "tflite":
+                raise FerError(
+                    f"{model}: the device runs .tflite models, this is {card.model_format}"
+                )
+            actions += [
+                self._copy(model, MODEL, manifest),
+                self._copy(card_path_for(model), CARD, manifest),
+            ]
+        elif not self.at(MODEL).is_file():
+            raise FerError(
+                f"no model installed at {MODEL}; pass --model PATH (a .tflite with card)"
+            )
+
+        face = modelfiles.find_yunet(face_model)
+        if face is not None:
+            modelfiles.check_yunet(face)
+            actions.append(self._copy(face, FACE_MODEL, manifest))
+        else:
+            log.warning("no YuNet face model found: %s", modelfiles.manual_hint(Path(CONFIG_DIR)))
+
+        if self.at(CONFIG).exists():
+            actions.append(Action(f"keep {CONFIG} (exists; never overwritten)", None))
+        else:
+            text = default_config(camera or "0", face_model=face is not None)
+            actions.append(self._write(CONFIG, text, manifest, "default config"))
+
+        unit = render_unit(command or exec_command())
+        actions.append(self._write(UNIT, unit, manifest, "unit"))
+        actions.append(Action(f"record {MANIFEST}", lambda: self._write_manifest(manifest)))
+        actions += self._systemctl(["daemon-reload"], ["enable", "--now", SERVICE])
+        return actions
+
+    def plan_uninstall(self) -> list[Action]:
+        """The uninstall steps: stop, then remove what the installer wrote; keep the logs."""
+        manifest = self._read_manifest()
+        actions = self._systemctl(["disable", "--now", SERVICE])
+        installed = dict(manifest)
+        installed.setdefault(str(UNIT), None)  # the unit goes even without a manifest
+        for name, digest in sorted(installed.items()):
+            path = PurePosixPath(name)
+            target = self.at(path)
+            if not target.exists():
+                continue
+            if path == CONFIG and digest != sha256_file(target):
+                actions.append(Action(f"keep {path} (changed since it was installed)", None))
+            else:
+                actions.append(Action(f"remove {path}", lambda t=target: t.unlink()))
+        if self.at(MANIFEST).exists():
+            actions.append(Action(f"remove {MANIFEST}", self.at(MANIFEST).unlink))
+        actions.append(Action(f"remove {CONFIG_DIR}/ if empty", self._rmdir_if_empty))
+        actions.append(Action(f"keep {STATE_DIR}/ (the logs)", None))
+        actions += self._systemctl(["daemon-reload"])
+        return actions
+
+    # -- doing ----------------------------------------------------------------------------
+
+    def run(self, actions: list[Action], dry_run: bool = False) -> None:
+        """Carry out ``actions`` in order, echoing each; with ``dry_run`` only echo them."""
+        if not dry_run and self.real_system and os.geteuid() != 0:
+            raise FerError("installing the service needs root: run it with sudo (or --dry-run)")
+        for action in actions:
+            if dry_run:
+                self.echo(f"would {action.text}")
+            else:
+                self.echo(action.text)
+                if action.run is not None:
+                    action.run()
+
+    def _systemctl(self, *commands: list[str]) -> list[Action]:
+        actions = []
+        for args in commands:
+            line = " ".join(["systemctl", *args])
+            if self.real_system:
+                actions.append(Action(f"run: {line}", lambda a=args: _systemctl(a)))
+            else:
+                actions.append(Action(f"skip (--root): {line}", None))
+        return actions
+
+    def _mkdir(self, path: PurePosixPath) -> None:
+        target = self.at(path)
+        target.mkdir(parents=True, exist_ok=True)
+        target.chmod(0o755)
+
+    def _copy(self, source: Path, dest: PurePosixPath, manifest: dict) -> Action:
+        def run() -> None:
+            self._mkdir(dest.parent)
+            with atomic.atomic_path(self.at(dest)) as tmp:
+                shutil.copyfile(source, tmp)
+                tmp.chmod(0o644)  # the service's dynamic user must read it
+            manifest[str(dest)] = sha256_file(self.at(dest))
+
+        return Action(f"copy {source} -> {dest}", run)
+
+    def _write(self, dest: PurePosixPath, text: str, manifest: dict, what: str) -> Action:
+        def run() -> None:
+            self._mkdir(dest.parent)
+            with atomic.atomic_path(self.at(dest)) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+                tmp.chmod(0o644)
+            manifest[str(dest)] = sha256_file(self.at(dest))
+
+        return Action(f"write {dest} ({what})", run)
+
+    def _read_manifest(self) -> dict[str, str]:
+        path = self.at(MANIFEST)
+        if not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            files = data["files"]
+            if not isinstance(files, dict):
+                raise TypeError("files is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FerError(f"{path}: not a fer-edge install record ({exc}); remove it") from None
+        return {str(k): str(v) for k, v in files.items()}
+
+    def _write_manifest(self, manifest: dict) -> None:
+        text = json.dumps({"service": SERVICE, "files": manifest}, indent=2, sort_keys=True)
+        with atomic.atomic_path(self.at(MANIFEST)) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
+            tmp.chmod(0o644)
+
+    def _rmdir_if_empty(self) -> None:
+        target = self.at(CONFIG_DIR)
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+
+
+def _systemctl(args: list[str]) -> None:
+    out = subprocess.run(["systemctl", *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        msg = (out.stderr or out.stdout).strip().splitlines()
+        raise FerError(f"systemctl {' '.join(args)} failed: {msg[-1] if msg else out.returncode}")
+
+
+def service_state() -> str | None:
+    """The service's state for ``fer-edge doctor``: e.g. ``active (running)``, ``failed``,
+    ``not installed``; None where there is no systemd to ask."""
+    if shutil.which("systemctl") is None or not os.path.isdir(SYSTEMD_RUN_DIR):
+        return None
+    try:
+        out = subprocess.run(
+            ["systemctl", "show", "--property=LoadState,ActiveState,SubState", SERVICE],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.debug("systemctl show failed: %s", exc)
+        return None
+    props = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    if out.returncode != 0 or "ActiveState" not in props:
+        return None
+    if props.get("LoadState") == "not-found":
+        return "not installed"
+    active, sub = props["ActiveState"], props.get("SubState", "")
+    return f"{active} ({sub})" if sub and sub != active else active
