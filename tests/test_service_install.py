@@ -1,0 +1,209 @@
+"""The service installer: dry run, install into a temporary root, reinstall, uninstall."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fer_edge import service
+from fer_edge.card import ModelCard, Quantization, sha256_file, write_card
+from fer_edge.cli import main
+from fer_edge.config import build_config
+from fer_edge.crop import CropRecipe
+from fer_edge.errors import FerError
+
+
+@pytest.fixture(autouse=True)
+def no_models_on_this_machine(tmp_path, monkeypatch):
+    """YuNet lookup sees only what a test puts there."""
+    monkeypatch.delenv("FER_EDGE_FACE_MODEL", raising=False)
+    monkeypatch.setenv("FER_EDGE_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "no-data"))
+
+
+@pytest.fixture
+def model(tmp_path) -> Path:
+    """A model file with a matching card beside it (the installer checks the card, not TFLite)."""
+    path = tmp_path / "src" / "fer-int8.tflite"
+    path.parent.mkdir()
+    path.write_bytes(os.urandom(2048))
+    card = ModelCard(
+        model_file=path.name,
+        model_format="tflite",
+        sha256=sha256_file(path),
+        crop=CropRecipe(48),
+        input_dtype="int8",
+        input_quantization=Quantization(1.0, -128),
+        output_dtype="int8",
+        output_quantization=Quantization(1 / 256, -128),
+        mode="int8",
+    )
+    write_card(card, path.with_suffix(".json"))
+    return path
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def cli(*args: str):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+def install(root: Path, *args: str):
+    result = cli("install-service", "--root", str(root), *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_dry_run_prints_every_step_and_writes_nothing(tmp_path, model):
+    root = tmp_path / "root"
+    root.mkdir()
+    result = install(root, "--model", str(model), "--dry-run")
+    assert tree(root) == {}
+    lines = result.output.splitlines()
+    assert all(line.startswith("would ") for line in lines)
+    out = result.output
+    assert f"copy {model} -> /etc/fer-edge/model.tflite" in out
+    assert "write /etc/fer-edge/config.toml (default config)" in out
+    assert "write /etc/systemd/system/fer-edge.service (unit)" in out
+    assert "systemctl enable --now fer-edge.service" in out
+
+
+def test_install_into_a_root(tmp_path, model, yunet_model):
+    root = tmp_path / "root"
+    install(
+        root, "--model", str(model), "--camera", "/dev/video2", "--face-model", str(yunet_model)
+    )
+    etc = root / "etc" / "fer-edge"
+
+    unit = (root / "etc/systemd/system/fer-edge.service").read_text()
+    exec_start = f"ExecStart={service.exec_command()} run --config /etc/fer-edge/config.toml"
+    assert exec_start in unit.splitlines()
+    assert "@FER_EDGE@" not in unit
+
+    assert (etc / "model.tflite").read_bytes() == model.read_bytes()
+    assert (etc / "model.json").read_bytes() == model.with_suffix(".json").read_bytes()
+    assert (etc / service.FACE_MODEL.name).read_bytes() == yunet_model.read_bytes()
+    for path in [etc / "model.tflite", etc / "model.json", etc / "config.toml"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable by the dynamic user
+    assert not list(etc.glob(".*"))  # no temp files left
+
+    config = build_config(etc / "config.toml")  # the daemon's own loader accepts it
+    assert config.camera == "/dev/video2"
+    assert config.model == "/etc/fer-edge/model.tflite"
+    assert config.card == "/etc/fer-edge/model.json"
+    assert config.face_model == f"/etc/fer-edge/{service.FACE_MODEL.name}"
+    assert config.log_dir is None  # $STATE_DIRECTORY
+
+    record = json.loads((etc / "installed-files.json").read_text())["files"]
+    assert record["/etc/fer-edge/model.tflite"] == sha256_file(model)
+
+
+def test_without_a_face_model_the_config_says_where_it_goes(tmp_path, model):
+    root = tmp_path / "root"
+    install(root, "--model", str(model))
+    text = (root / "etc/fer-edge/config.toml").read_text()
+    assert '# face_model = "/etc/fer-edge/' in text
+    assert build_config(root / "etc/fer-edge/config.toml").face_model is None
+
+
+def test_reinstall_never_overwrites_the_config(tmp_path, model):
+    root = tmp_path / "root"
+    install(root, "--model", str(model))
+    config = root / "etc/fer-edge/config.toml"
+    edited = config.read_text().replace('camera = "0"', 'camera = "picamera2"')
+    config.write_text(edited)
+    result = install(root, "--camera", "1")  # no --model: the installed one stays
+    assert config.read_text() == edited
+    assert "keep /etc/fer-edge/config.toml" in result.output
+    assert (root / "etc/fer-edge/model.tflite").read_bytes() == model.read_bytes()
+
+
+def test_uninstall_removes_what_it_added_and_keeps_the_logs(tmp_path, model, yunet_model):
+    root = tmp_path / "root"
+    install(root, "--model", str(model), "--face-model", str(yunet_model))
+    logs = root / "var/lib/fer-edge"
+    logs.mkdir(parents=True)
+    (logs / "2026-11-24.jsonl").write_text('{"window": 1}\n')
+
+    result = cli("uninstall-service", "--root", str(root))
+    assert result.exit_code == 0, result.output
+    assert tree(root) == {"var/lib/fer-edge/2026-11-24.jsonl": b'{"window": 1}\n'}
+    assert not (root / "etc/fer-edge").exists()
+    assert "skip (--root): systemctl disable --now fer-edge.service" in result.output
+
+
+def test_uninstall_keeps_an_edited_config(tmp_path, model):
+    root = tmp_path / "root"
+    install(root, "--model", str(model))
+    config = root / "etc/fer-edge/config.toml"
+    config.write_text(config.read_text() + "window = 30\n")
+    dry = cli("uninstall-service", "--root", str(root), "--dry-run")
+    assert "would remove /etc/fer-edge/model.tflite" in dry.output
+    assert (root / "etc/fer-edge/model.tflite").exists()
+
+    result = cli("uninstall-service", "--root", str(root))
+    assert "keep /etc/fer-edge/config.toml (changed since it was installed)" in result.output
+    assert tree(root) == {"etc/fer-edge/config.toml": config.read_bytes()}
+
+
+def test_a_model_whose_card_does_not_match_is_refused(tmp_path, model):
+    root = tmp_path / "root"
+    model.write_bytes(b"another model")
+    result = cli("install-service", "--root", str(root), "--model", str(model))
+    assert result.exit_code == 1
+    assert "does not match its model card" in result.output
+    assert not root.exists() or tree(root) == {}
+
+
+def test_first_install_needs_a_model(tmp_path):
+    result = cli("install-service", "--root", str(tmp_path / "root"))
+    assert result.exit_code == 1
+    assert "pass --model" in result.output
+
+
+def test_a_real_install_needs_root(monkeypatch):
+    monkeypatch.setattr(service.os, "geteuid", lambda: 1000)
+    with pytest.raises(FerError, match="needs root"):
+        service.Installer("/").run([service.Action("write something", None)])
+
+
+@pytest.mark.parametrize("path", ["/home/pi/fer-edge-venv/bin/python3", "/root/venv/bin/python"])
+def test_an_environment_under_home_is_refused(path):
+    with pytest.raises(FerError, match="/opt"):
+        service.check_reachable(python=path, prefix="/opt/x")
+    service.check_reachable(python="/opt/fer-edge/bin/python3", prefix="/opt/fer-edge")
+
+
+def test_service_state_without_systemd(monkeypatch, tmp_path):
+    monkeypatch.setattr(service, "SYSTEMD_RUN_DIR", str(tmp_path / "absent"))
+    assert service.service_state() is None
+
+
+@pytest.mark.parametrize(
+    "show, state",
+    [
+        ("LoadState=loaded\nActiveState=active\nSubState=running\n", "active (running)"),
+        ("LoadState=loaded\nActiveState=failed\nSubState=failed\n", "failed"),
+        ("LoadState=not-found\nActiveState=inactive\nSubState=dead\n", "not installed"),
+    ],
+)
+def test_service_state_asks_systemctl(monkeypatch, tmp_path, show, state):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "systemctl"
+    (tmp_path / "show.txt").write_text(show)
+    fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'show.txt'}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setattr(service, "SYSTEMD_RUN_DIR", str(tmp_path))
+    assert service.service_state() == state
