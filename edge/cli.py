@@ -49,6 +49,10 @@ def _register() -> None:
     from .cli_service import install_service, uninstall_service
 
     main.add_command(models)
+    from .cli_run import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
     main.add_command(install_service)
     main.add_command(uninstall_service)
 

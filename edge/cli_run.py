@@ -1,0 +1,154 @@
+"""``fer-edge run`` (the daemon), ``check-config``, ``bench``, ``doctor`` and ``report``."""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from .config import RunConfig, build_config
+
+log = logging.getLogger(__name__)
+
+_OPTIONS = [
+    ("--model", str, "Converted .tflite model (its card beside it)."),
+    ("--card", str, "Model card, if not MODEL.json / model_card.json beside the model."),
+    ("--camera", str, "0 (V4L2 index), /dev/video0, a video file, rtsp://..., or picamera2."),
+    ("--detector", click.Choice(["auto", "yunet", "haar"]), "Face detector [auto]."),
+    ("--face-model", str, "YuNet ONNX model (default: looked up; see `fer-edge models path`)."),
+    ("--min-face", int, "Smallest face side in pixels [0]."),
+    ("--score", float, "Face detector score threshold [0.6]."),
+    ("--threads", int, "Interpreter threads [all cores]."),
+    ("--runtime", click.Choice(["ai-edge-litert", "tflite-runtime", "tensorflow"]), "Runtime."),
+    ("--max-fps", float, "Process at most this many frames per second; 0: all [0]."),
+    ("--max-frames", int, "Stop after this many frames; 0: never [0]."),
+    ("--window", float, "Aggregation window in seconds [60]."),
+    ("--min-group", int, "Suppress windows with fewer distinct faces [5]."),
+    ("--log-dir", str, "Where the JSON Lines go [$STATE_DIRECTORY or ./fer-edge-logs]."),
+    ("--keep-days", int, "Delete logs older than this [90]."),
+    ("--min-free-mb", int, "Delete oldest logs while free space is below this [50]."),
+    ("--frame-timeout", float, "Seconds without a frame before the camera counts as lost [5]."),
+    ("--reconnect-max", float, "Longest wait between reopen attempts, seconds [30]."),
+    ("--track-iou", float, "IoU to link a face to a track [0.3]."),
+    ("--track-max-age", float, "Seconds a track survives unseen [1]."),
+    ("--smoothing", float, "EMA weight of the newest frame in a track's class [0.3]."),
+    ("--start-time", str, "File sources: ISO time of the video's first frame [file mtime]."),
+]
+
+
+def config_options(func):
+    """Add ``--config`` and one flag per config option (all default to 'not given')."""
+    for flag, kind, help_text in reversed(_OPTIONS):
+        func = click.option(flag, type=kind, default=None, help=help_text)(func)
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="TOML file with any of these options (flags override it).",
+    )(func)
+
+
+def _config(config_file: Path | None, options: dict) -> RunConfig:
+    return build_config(config_file, options)
+
+
+@click.command("run")
+@config_options
+def run(config_file: Path | None, **options) -> None:
+    """Run the classroom daemon: aggregates per window to JSON Lines, nothing else stored."""
+    from .daemon import Daemon
+
+    faulthandler.enable()
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    config = _config(config_file, options)
+    daemon = Daemon(config)
+
+    def on_signal(signum, _frame):
+        log.info("%s received: flushing the current window", signal.Signals(signum).name)
+        daemon.stop(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    summary = daemon.run()
+    click.echo(
+        f"{summary.windows} windows written to {config.resolved_log_dir} "
+        f"({summary.frames_processed} frames processed, {summary.records_dropped} records "
+        f"dropped; stopped by {summary.stopped_by})",
+        err=True,
+    )
+
+
+@click.command("check-config")
+@click.argument(
+    "config_path", required=False, type=click.Path(dir_okay=False, path_type=Path), default=None
+)
+@config_options
+def check_config(config_path: Path | None, config_file: Path | None, **options) -> None:
+    """Validate the configuration (CONFIG or --config, + flags) without running; 78 if bad."""
+    config = _config(config_file or config_path, options)
+    click.echo(json.dumps(config.to_dict(), indent=2))
+    click.echo("configuration OK", err=True)
+
+
+@click.command("bench")
+@config_options
+@click.option("--frames", type=int, default=300, show_default=True, help="Frames to process.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+def bench(config_file: Path | None, frames: int, as_json: bool, **options) -> None:
+    """Per-stage timings of the daemon's pipeline on a camera or clip (nothing is logged)."""
+    from .benchmark import run_bench
+
+    config = _config(config_file, options)
+    result = run_bench(config, frames)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:>24}: {value}")
+
+
+@click.command("doctor")
+@config_options
+def doctor(config_file: Path | None, **options) -> None:
+    """Check runtime, OpenCV, face model, camera, model card and log dir; PASS/FAIL each."""
+    from .config import load_toml
+    from .doctor import run_checks
+
+    base = load_toml(config_file) if config_file else {}
+    base.update({k: v for k, v in options.items() if v is not None})
+    config = RunConfig(**base)
+    failed = 0
+    for ok, name, detail in run_checks(config):
+        click.echo(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
+        failed += not ok
+    if failed:
+        click.echo(f"{failed} check(s) failed", err=True)
+        sys.exit(1)
+
+
+@click.command("report")
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("fer-edge-logs"),
+    show_default=True,
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".png/.html/.csv"
+)
+def report(log_dir: Path, out: Path) -> None:
+    """A timeline of class shares per window; suppressed windows are shown as gaps."""
+    from .report import write_report
+
+    n = write_report(log_dir, out)
+    click.echo(f"wrote {out} ({n} windows)")
+
+
+COMMANDS = (run, check_config, bench, doctor, report)

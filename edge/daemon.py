@@ -1,0 +1,186 @@
+"""The classroom daemon: frames in, aggregate windows out. Never stores a frame or a face."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .aggregate import WindowAggregator
+from .card import load_for_model
+from .config import RunConfig
+from .detect import FaceDetector, create_detector
+from .errors import ConfigError
+from .jsonl import JsonlLog
+from .notify import Notifier
+from .pipeline import FramePipeline, Predictor
+from .sources import FileSource, FrameSource, open_source
+from .timeutil import parse_iso
+from .tracker import IouTracker
+
+log = logging.getLogger(__name__)
+
+RESPONSIBLE_USE = (
+    "responsible use: the EU AI Act, Art. 5(1)(f), prohibits inferring emotions in education "
+    "institutions except for medical or safety reasons; read README 'Responsible use' before "
+    "running this in a classroom"
+)
+
+
+@dataclass
+class RunSummary:
+    frames_seen: int = 0
+    frames_processed: int = 0
+    faces: int = 0
+    windows: int = 0
+    records_dropped: int = 0
+    stopped_by: str = "end of source"
+    stage_seconds: dict = field(default_factory=dict)
+
+
+def load_classifier(config: RunConfig) -> Predictor:
+    """The model, checked against its card (sha256, shapes, dtypes, quantisation)."""
+    from .runtime import Classifier, select_runtime
+
+    card = load_for_model(config.model, config.card)
+    return Classifier(
+        config.model, card=card, threads=config.threads, runtime=select_runtime(config.runtime)
+    )
+
+
+class Daemon:
+    """Runs the pipeline over a source until it ends, ``max_frames`` or :meth:`stop`."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        classifier: Predictor | None = None,
+        detector: FaceDetector | None = None,
+        source: FrameSource | None = None,
+        notifier: Notifier | None = None,
+        clock=time.time,
+    ) -> None:
+        self.config = config
+        self.classifier = classifier or load_classifier(config)
+        self.detector = detector or create_detector(
+            config.detector, config.face_model, config.score, config.min_face
+        )
+        start = parse_iso(config.start_time) if config.start_time else None
+        self.source = source or open_source(
+            config.camera, config.frame_timeout, config.reconnect_max, start=start
+        )
+        self.notifier = notifier or Notifier()
+        self.log = JsonlLog(config.resolved_log_dir, config.keep_days, config.min_free_mb)
+        self._clock = clock
+        self._stop = threading.Event()
+        self.summary = RunSummary()
+
+    def stop(self, why: str = "signal") -> None:
+        """Ask the run to end: safe from a signal handler."""
+        self.summary.stopped_by = why
+        self._stop.set()
+        self.source.close()
+
+    def _emit(self, record: dict) -> None:
+        record["records_dropped"] = self.log.dropped
+        self.log.write(record)
+        self.summary.windows += 1
+
+    def _status(self, camera_ok: bool) -> str:
+        s = self.summary
+        text = (
+            f"{s.frames_processed} frames processed, {s.faces} faces, {s.windows} windows, "
+            f"camera {'ok' if camera_ok else 'lost'}"
+        )
+        if self.log.dropped:
+            text += f", {self.log.dropped} log records dropped ({self.log.last_error or 'ok now'})"
+        return text
+
+    def run(self) -> RunSummary:
+        config, source, notifier = self.config, self.source, self.notifier
+        log.warning(RESPONSIBLE_USE)
+        try:
+            self.log.prepare()
+        except OSError as exc:
+            raise ConfigError(f"log dir {self.log.log_dir}: not usable ({exc.strerror})") from None
+        tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
+        pipeline = FramePipeline(self.detector, self.classifier, tracker)
+        is_file = isinstance(source, FileSource)
+        aggregator = WindowAggregator(
+            config.window,
+            config.min_group,
+            self.classifier.card.labels,
+            self.classifier.card.sha256,
+            origin=source.start if is_file else 0.0,
+            source="file" if is_file else "live",
+        )
+        source.listener = aggregator
+        interval = 1.0 / config.max_fps if config.max_fps else 0.0
+        last_processed = float("-inf")
+        last_ts = None
+        last_status = self._clock()
+        source_dropped = 0
+        ready = False
+        s = self.summary
+        log.info("reading %s; logs in %s", source.name, self.log.log_dir)
+        try:
+            for ts, frame in source:
+                for record in aggregator.advance(ts):
+                    self._emit(record)
+                if source.dropped != source_dropped:
+                    aggregator.drop(source.dropped - source_dropped)
+                    s.frames_seen += source.dropped - source_dropped
+                    source_dropped = source.dropped
+                if self._stop.is_set():
+                    break
+                if frame is None:
+                    continue
+                last_ts = ts
+                s.frames_seen += 1
+                if ts - last_processed < interval - 1e-6:
+                    aggregator.frame(processed=False)
+                else:
+                    last_processed = ts
+                    observations = pipeline.process(ts, frame)
+                    aggregator.frame(processed=True)
+                    aggregator.faces(observations)
+                    s.frames_processed += 1
+                    s.faces += len(observations)
+                    if not ready:
+                        ready = True
+                        notifier.ready(self._status(True))
+                        log.info("ready: first frame processed (%d faces)", len(observations))
+                    notifier.watchdog()
+                if self._clock() - last_status >= 10.0:
+                    last_status = self._clock()
+                    notifier.status(self._status(not getattr(source, "lost", False)))
+                if config.max_frames and s.frames_seen >= config.max_frames:
+                    s.stopped_by = "max-frames"
+                    break
+        finally:
+            source.close()
+            if is_file:
+                end = last_ts + 1.0 / source.fps if last_ts is not None else None
+            else:
+                end = self._clock()
+            if end is not None:
+                # A file that ends exactly on a window boundary completes that window.
+                for record in aggregator.advance(end) if is_file else ():
+                    self._emit(record)
+                record = aggregator.flush(end)
+                if record is not None:
+                    self._emit(record)
+            s.records_dropped = self.log.dropped
+            s.stage_seconds = dict(pipeline.seconds)
+            notifier.status(self._status(True) + f"; stopping ({s.stopped_by})")
+            notifier.stopping()
+        log.info(
+            "stopped (%s): %d frames seen, %d processed, %d windows, %d records dropped",
+            s.stopped_by,
+            s.frames_seen,
+            s.frames_processed,
+            s.windows,
+            s.records_dropped,
+        )
+        return s

@@ -1,0 +1,139 @@
+"""The JSON Lines log: one record a line, one file per UTC day, fsynced, pruned by age and space.
+
+A torn last line left by a crash is terminated with a newline before appending (readers skip
+lines that are not JSON). A failed write (ENOSPC, EIO, ...) drops the record and counts it; the
+daemon keeps running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .timeutil import parse_iso, utc_day
+
+log = logging.getLogger(__name__)
+
+PREFIX, SUFFIX = "fer-edge-", ".jsonl"
+
+
+def log_path(log_dir: str | os.PathLike, day: str) -> Path:
+    return Path(log_dir) / f"{PREFIX}{day}{SUFFIX}"
+
+
+class JsonlLog:
+    """Appends window records to ``fer-edge-YYYY-MM-DD.jsonl`` files in ``log_dir``."""
+
+    def __init__(
+        self, log_dir: str | os.PathLike, keep_days: int = 90, min_free_mb: int = 50
+    ) -> None:
+        self.log_dir = Path(log_dir)
+        self.keep_days, self.min_free_mb = keep_days, min_free_mb
+        self.written = 0
+        self.dropped = 0
+        self.last_error: str | None = None
+        self._checked: set[Path] = set()
+
+    def prepare(self) -> None:
+        """Create the folder and prune old logs; raises OSError if the folder is unusable."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.prune()
+
+    def write(self, record: dict) -> bool:
+        """Append ``record`` durably; False (and counted) when the write failed."""
+        day = utc_day(parse_iso(record["start"]))
+        path = log_path(self.log_dir, day)
+        line = (json.dumps(record, separators=(",", ":"), sort_keys=False) + "\n").encode()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                if path not in self._checked:
+                    self._terminate_torn_line(fd, path)
+                    self._checked.add(path)
+                _write_all(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self.dropped += 1
+            message = f"{path}: {exc.strerror or exc}"
+            if message != self.last_error:
+                log.error("log record dropped (%s); the daemon keeps running", message)
+            self.last_error = message
+            return False
+        if self.last_error:
+            log.warning("log writes work again (%d records dropped so far)", self.dropped)
+            self.last_error = None
+        self.written += 1
+        return True
+
+    @staticmethod
+    def _terminate_torn_line(fd: int, path: Path) -> None:
+        size = os.fstat(fd).st_size
+        if size == 0 or not path.is_file():
+            return
+        with open(path, "rb") as fh:
+            fh.seek(size - 1)
+            if fh.read(1) != b"\n":
+                log.warning("%s: last line was torn (crash?); terminating it", path)
+                _write_all(fd, b"\n")
+
+    def prune(self, now: float | None = None) -> list[Path]:
+        """Delete logs older than ``keep_days``, then the oldest while free space is short."""
+        now = time.time() if now is None else now
+        files = sorted(self.log_dir.glob(f"{PREFIX}*{SUFFIX}"))
+        removed = []
+        for path in files:
+            try:
+                if now - path.stat().st_mtime > self.keep_days * 86400:
+                    path.unlink()
+                    removed.append(path)
+            except OSError as exc:
+                log.warning("%s: cannot prune (%s)", path, exc)
+        files = [p for p in files if p not in removed]
+        while len(files) > 1 and self._free_mb() < self.min_free_mb:
+            oldest = files.pop(0)
+            try:
+                oldest.unlink()
+                removed.append(oldest)
+            except OSError as exc:
+                log.warning("%s: cannot prune (%s)", oldest, exc)
+                break
+        for path in removed:
+            log.info("pruned %s", path)
+        return removed
+
+    def _free_mb(self) -> float:
+        try:
+            return shutil.disk_usage(self.log_dir).free / 1e6
+        except OSError:
+            return float("inf")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_records(log_dir: str | os.PathLike) -> Iterator[dict]:
+    """Every well-formed record in ``log_dir``'s logs, oldest file first; bad lines skipped."""
+    for path in sorted(Path(log_dir).glob(f"{PREFIX}*{SUFFIX}")):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    log.warning("%s:%d: skipping a malformed line", path, number)
+                    continue
+                if isinstance(record, dict) and "start" in record:
+                    yield record

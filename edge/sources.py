@@ -1,0 +1,315 @@
+"""Frame sources: a video file, a V4L2 camera, a device path, an RTSP/HTTP URL, or picamera2.
+
+A source is an iterable of ``(timestamp, frame)``: epoch seconds and a BGR uint8 frame. A live
+source also yields ``(timestamp, None)`` heartbeats while no frame arrives, so the caller can
+close windows and notice a stop request; it never invents (black or repeated) frames. A lost
+camera is reopened with exponential backoff and the gap is reported to a listener
+(``camera_lost(ts)`` / ``camera_found(ts)``), logged once each way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import ConfigError, FerError
+
+log = logging.getLogger(__name__)
+
+PICAMERA2_HINT = (
+    "picamera2 is not importable: it exists only on a Raspberry Pi; there run "
+    "`sudo apt install python3-picamera2` and create the virtualenv with "
+    "`python3 -m venv --system-site-packages`"
+)
+
+
+class SourceLost(FerError):
+    """A source without reconnection stalled or lost its camera."""
+
+
+class GapListener(Protocol):
+    def camera_lost(self, ts: float) -> None: ...
+
+    def camera_found(self, ts: float) -> None: ...
+
+
+class Device(Protocol):
+    """What a live source reads from: ``cv2.VideoCapture`` has this shape."""
+
+    def read(self) -> tuple[bool, np.ndarray | None]: ...
+
+    def release(self) -> None: ...
+
+
+class FrameSource:
+    """Base: ``live`` sources use the wall clock; file sources use the video's own time."""
+
+    live = True
+    name = ""
+    dropped = 0  # frames the source itself skipped (capture queue full)
+    listener: GapListener | None = None
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Ask the iteration to end soon (safe from a signal handler or another thread)."""
+
+
+class FileSource(FrameSource):
+    """A video file, read frame by frame; timestamps are ``start + index / fps``.
+
+    Windows therefore depend only on the file, not on the machine's speed. ``start`` defaults to
+    the file's modification time (whole seconds).
+    """
+
+    live = False
+
+    def __init__(self, path: str | os.PathLike, start: float | None = None) -> None:
+        import cv2
+
+        self.path = Path(path)
+        self.name = str(self.path)
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise FerError(f"{self.path}: cannot open as a video file")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not 0.5 <= fps <= 1000.0:
+            log.warning("%s: frame rate unknown (%r); assuming 25 fps", self.path, fps)
+            fps = 25.0
+        self.fps = fps
+        self.start = float(int(self.path.stat().st_mtime)) if start is None else start
+        self._stop = threading.Event()
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
+        index = 0
+        try:
+            while not self._stop.is_set():
+                ok, frame = self._cap.read()
+                if not ok or frame is None:
+                    log.info("%s: end of file after %d frames", self.path, index)
+                    return
+                yield self.start + index / self.fps, frame
+                index += 1
+        finally:
+            self._cap.release()
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+_LOST = object()
+
+
+class LiveSource(FrameSource):
+    """A live camera read by a worker thread, with a frame timeout and reconnection.
+
+    ``opener()`` returns an open :class:`Device` or None. Only the newest frame is kept: when
+    the consumer is slower than the camera, older frames are dropped and counted in ``dropped``.
+    With ``reconnect=False`` a stall or loss raises :class:`SourceLost` instead.
+    """
+
+    def __init__(
+        self,
+        opener: Callable[[], Device | None],
+        name: str,
+        frame_timeout: float = 5.0,
+        reconnect_max: float = 30.0,
+        reconnect: bool = True,
+        clock: Callable[[], float] = time.time,
+        tick: float = 0.5,
+        backoff_start: float = 0.5,
+    ) -> None:
+        self._opener, self.name = opener, name
+        self.frame_timeout, self.reconnect_max, self.reconnect = (
+            frame_timeout,
+            reconnect_max,
+            reconnect,
+        )
+        self._clock, self._tick, self._backoff_start = clock, tick, backoff_start
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._reset = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lost = False
+        self.dropped = 0
+        self.gaps = 0
+
+    # -- worker thread -------------------------------------------------------------------------
+    def _post(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    old = self._queue.get_nowait()
+                except queue.Empty:
+                    continue
+                if old is not _LOST:
+                    self.dropped += 1
+
+    def _open(self) -> Device | None:
+        try:
+            return self._opener()
+        except Exception as exc:  # noqa: BLE001 - any open failure is a lost camera; retried
+            log.debug("%s: open failed: %s", self.name, exc)
+            return None
+
+    def _worker(self) -> None:
+        device: Device | None = None
+        delay = self._backoff_start
+        try:
+            while not self._stop.is_set():
+                if device is None:
+                    device = self._open()
+                    if device is None:
+                        self._post(_LOST)
+                        self._stop.wait(delay)
+                        delay = min(delay * 2, self.reconnect_max)
+                        continue
+                ok, frame = device.read()
+                if self._reset.is_set() or not ok or frame is None:
+                    self._reset.clear()
+                    device.release()
+                    device = None
+                    self._post(_LOST)
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, self.reconnect_max)
+                    continue
+                delay = self._backoff_start
+                self._post((self._clock(), frame))
+        finally:
+            if device is not None:
+                device.release()
+
+    # -- consumer ------------------------------------------------------------------------------
+    def _mark_lost(self, ts: float, why: str) -> None:
+        if self.lost:
+            return
+        if not self.reconnect:
+            raise SourceLost(f"{self.name}: {why}")
+        self.lost = True
+        self.gaps += 1
+        log.warning("camera %s lost (%s); reopening with backoff", self.name, why)
+        if self.listener:
+            self.listener.camera_lost(ts)
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]:
+        self._thread = threading.Thread(target=self._worker, name="capture", daemon=True)
+        self._thread.start()
+        last = self._clock()
+        try:
+            while not self._stop.is_set():
+                try:
+                    item = self._queue.get(timeout=self._tick)
+                except queue.Empty:
+                    now = self._clock()
+                    if now - last > self.frame_timeout and not self.lost:
+                        self._mark_lost(last, f"no frame for {self.frame_timeout:g} s")
+                        self._reset.set()
+                    yield now, None
+                    continue
+                if item is _LOST:
+                    self._mark_lost(last, "read failed")
+                    yield self._clock(), None
+                    continue
+                ts, frame = item
+                if self.lost:
+                    self.lost = False
+                    log.warning("camera %s found again", self.name)
+                    if self.listener:
+                        self.listener.camera_found(ts)
+                last = ts
+                yield ts, frame
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=2.0)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _cv2_opener(target: int | str, backend: int, params: list[int] | None = None):
+    import cv2
+
+    def opener() -> Device | None:
+        cap = cv2.VideoCapture(target, backend, params or [])
+        if not cap.isOpened():
+            cap.release()
+            return None
+        return cap
+
+    return opener
+
+
+class _Picamera2Device:
+    def __init__(self) -> None:
+        from picamera2 import Picamera2
+
+        self._cam = Picamera2()
+        # "RGB888" gives pixels in B, G, R byte order: what OpenCV calls BGR.
+        config = self._cam.create_video_configuration(main={"format": "RGB888", "size": (640, 480)})
+        self._cam.configure(config)
+        self._cam.start()
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        try:
+            return True, self._cam.capture_array("main")
+        except Exception as exc:  # noqa: BLE001 - any capture failure means a lost camera
+            log.debug("picamera2 capture failed: %s", exc)
+            return False, None
+
+    def release(self) -> None:
+        self._cam.close()
+
+
+def open_source(
+    spec: str,
+    frame_timeout: float = 5.0,
+    reconnect_max: float = 30.0,
+    start: float | None = None,
+) -> FrameSource:
+    """The source named by ``spec``: an index, ``/dev/...``, a URL, ``picamera2`` or a file."""
+    import cv2
+
+    spec = str(spec).strip()
+    live = {"frame_timeout": frame_timeout, "reconnect_max": reconnect_max}
+    v4l2 = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+    if spec == "picamera2":
+        try:
+            import picamera2  # noqa: F401
+        except ImportError:
+            raise ConfigError(PICAMERA2_HINT) from None
+        return LiveSource(_Picamera2Device, "picamera2", **live)
+    if spec.isdigit():
+        return LiveSource(_cv2_opener(int(spec), v4l2), f"camera {spec}", **live)
+    if spec.startswith("/dev/"):
+        return LiveSource(_cv2_opener(spec, v4l2), spec, **live)
+    if "://" in spec:
+        ms = int(frame_timeout * 1000)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+        return LiveSource(_cv2_opener(spec, cv2.CAP_FFMPEG, params), _redact(spec), **live)
+    if Path(spec).is_file():
+        return FileSource(spec, start=start)
+    raise ConfigError(
+        f"camera {spec!r}: not a camera index, /dev path, URL, 'picamera2' "
+        "or an existing video file"
+    )
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for logs."""
+    scheme, _, rest = url.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}://{rest}"

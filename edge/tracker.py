@@ -1,0 +1,85 @@
+"""A light IoU tracker with per-track smoothing of class probabilities.
+
+Tracks live in memory only and hold a box, a running number and smoothed probabilities:
+no identities, no embeddings, no images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class Track:
+    track_id: int
+    box: tuple[float, float, float, float]
+    probs: np.ndarray
+    last_seen: float
+
+    @property
+    def label_index(self) -> int:
+        return int(np.argmax(self.probs))
+
+
+class IouTracker:
+    """Greedy IoU matching; each track's probabilities are an exponential moving average.
+
+    ``alpha`` weighs the newest frame (1.0: no smoothing). A track unseen for ``max_age``
+    seconds is forgotten.
+    """
+
+    def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, alpha: float = 0.3):
+        self.iou_threshold, self.max_age, self.alpha = iou_threshold, max_age, alpha
+        self.tracks: list[Track] = []
+        self._next_id = 0
+
+    def reset(self) -> None:
+        """Forget all tracks (e.g. after a camera gap or a resolution change)."""
+        self.tracks = []
+
+    def update(
+        self, ts: float, boxes: list[tuple[float, float, float, float]], probs: np.ndarray
+    ) -> list[Track]:
+        """Match this frame's faces to tracks; returns the track of each face, in order."""
+        self.tracks = [t for t in self.tracks if ts - t.last_seen <= self.max_age]
+        pairs = sorted(
+            (
+                (iou(track.box, box), ti, fi)
+                for ti, track in enumerate(self.tracks)
+                for fi, box in enumerate(boxes)
+            ),
+            reverse=True,
+        )
+        assigned: dict[int, Track] = {}
+        used: set[int] = set()
+        for overlap, ti, fi in pairs:
+            if overlap < self.iou_threshold:
+                break
+            if ti in used or fi in assigned:
+                continue
+            track = self.tracks[ti]
+            track.box = tuple(boxes[fi])
+            track.probs = (1 - self.alpha) * track.probs + self.alpha * probs[fi]
+            track.last_seen = ts
+            assigned[fi] = track
+            used.add(ti)
+        for fi, box in enumerate(boxes):
+            if fi not in assigned:
+                track = Track(self._next_id, tuple(box), probs[fi].astype(np.float32), ts)
+                self._next_id += 1
+                self.tracks.append(track)
+                assigned[fi] = track
+        return [assigned[fi] for fi in range(len(boxes))]
