@@ -1,0 +1,109 @@
+"""The ``fer-convert`` command line. Logging (and TensorFlow's verbosity) is configured here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from fer_edge.errors import FerError
+
+from . import __version__
+from .parity import DEFAULT_THRESHOLD, format_table
+from .sources import KINDS, parse_spec
+
+log = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+EXIT_PARITY = 3
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if verbose < 2:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("GLOG_minloglevel", "3")
+        warnings.filterwarnings("ignore", module=r"(tensorflow|keras|absl)(\.|$)")
+        for name in ("tensorflow", "absl", "keras"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fer-convert")
+@click.argument("model", metavar="RUN_DIR|MODEL.keras", type=click.Path(path_type=Path))
+@click.option("--int8", "mode", flag_value="int8", help="Full-integer int8 (needs calibration).")
+@click.option("--float16", "mode", flag_value="float16", help="float16 weights, float32 I/O.")
+@click.option("--dynamic-range", "mode", flag_value="dynamic-range", help="int8 weights only.")
+@click.option(
+    "--float32", "mode", flag_value="float32", default=True, help="Plain float (default)."
+)
+@click.option(
+    "--calibration",
+    multiple=True,
+    metavar="KIND=PATH",
+    help=f"int8 calibration images instead of the run's training split; KIND: {'|'.join(KINDS)}.",
+)
+@click.option("--samples", default=300, show_default=True, help="Calibration images, stratified.")
+@click.option(
+    "--validate",
+    multiple=True,
+    metavar="KIND=PATH",
+    help="Held-out images for the parity check instead of the run's test (or val) split.",
+)
+@click.option("--uint8-io", is_flag=True, help="int8 model with uint8 input/output tensors.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output .tflite (default: RUN_DIR/model_<mode>.tflite); its card is OUT.json.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Minimum top-1 agreement between the float and the converted model.",
+)
+@click.option("--force", is_flag=True, help="Keep the model even if parity is below threshold.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the calibration sample.")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, model: Path, mode: str, **options) -> None:
+    """Convert a trained Keras expression model to TFLite and prove it still agrees.
+
+    The parity check always runs: float and converted models classify the held-out images side
+    by side. Exit status: 0 written, 1 error (nothing written), 3 parity below threshold
+    (nothing written unless --force).
+    """
+    setup_logging(options.pop("verbose"))
+    from .pipeline import ParityError, Request, run
+
+    if options["uint8_io"] and mode != "int8":
+        raise click.UsageError("--uint8-io applies to --int8 only")
+    if options["calibration"] and mode != "int8":
+        raise click.UsageError("--calibration applies to --int8 only")
+    try:
+        for key in ("calibration", "validate"):
+            options[key] = [parse_spec(text) for text in options[key]]
+        out, card = run(Request(model=model, mode=mode, **options))
+    except ParityError as exc:
+        click.echo(format_table(exc.parity))
+        click.echo(f"fer-convert: error: {exc}", err=True)
+        ctx.exit(EXIT_PARITY)
+    except FerError as exc:
+        click.echo(f"fer-convert: error: {exc}", err=True)
+        ctx.exit(EXIT_ERROR)
+    click.echo(format_table(card.parity))
+    size = out.stat().st_size
+    click.echo(f"wrote {out} ({card.mode}, {size / 1e6:.2f} MB) and {out.with_suffix('.json')}")
+
+
+if __name__ == "__main__":
+    main(prog_name="fer-convert")

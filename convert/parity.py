@@ -1,0 +1,77 @@
+"""Float (Keras) vs converted (TFLite through the device runtime): do they predict the same?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fer_edge.labels import LABELS
+
+DEFAULT_THRESHOLD = 0.98
+
+
+def keras_probabilities(model, images: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Softmax output of the Keras model for RGB uint8 crops (the pixel contract: float 0..255)."""
+    out = [
+        np.asarray(model(images[i : i + batch].astype(np.float32), training=False))
+        for i in range(0, len(images), batch)
+    ]
+    return np.concatenate(out).astype(np.float32)
+
+
+def tflite_probabilities(classifier, images: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Probabilities from a :class:`fer_edge.runtime.Classifier`, in batches."""
+    out = [classifier.predict(images[i : i + batch]) for i in range(0, len(images), batch)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def _figures(p_float: np.ndarray, p_conv: np.ndarray, labels: np.ndarray) -> dict:
+    top_f, top_c = p_float.argmax(1), p_conv.argmax(1)
+    diff = np.abs(p_float - p_conv)
+    return {
+        "n": int(len(labels)),
+        "agreement": float(np.mean(top_f == top_c)),
+        "float_accuracy": float(np.mean(top_f == labels)),
+        "converted_accuracy": float(np.mean(top_c == labels)),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+    }
+
+
+def compare(p_float: np.ndarray, p_conv: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
+    """Parity figures overall and per true class; ``passed`` when agreement >= threshold."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) == 0:
+        raise ValueError("parity needs at least one image")
+    result = _figures(p_float, p_conv, labels)
+    result["per_class"] = {
+        name: _figures(p_float[labels == k], p_conv[labels == k], labels[labels == k])
+        for k, name in enumerate(LABELS)
+        if np.any(labels == k)
+    }
+    result["threshold"] = threshold
+    result["passed"] = bool(result["agreement"] >= threshold)
+    return result
+
+
+def format_table(parity: dict) -> str:
+    """The parity figures as a plain-text table, one row per class plus the total."""
+    head = (
+        f"{'class':<10} {'n':>6} {'agree':>7} {'acc f32':>8} {'acc conv':>8} {'max|dp|':>8} "
+        f"{'mean|dp|':>8}"
+    )
+    rows = [head, "-" * len(head)]
+
+    def row(name: str, f: dict) -> str:
+        return (
+            f"{name:<10} {f['n']:>6} {f['agreement']:>7.1%} {f['float_accuracy']:>8.1%} "
+            f"{f['converted_accuracy']:>8.1%} {f['max_abs_diff']:>8.4f} {f['mean_abs_diff']:>8.4f}"
+        )
+
+    rows += [row(name, f) for name, f in parity["per_class"].items()]
+    rows += ["-" * len(head), row("all", parity)]
+    verdict = "PASS" if parity["passed"] else "FAIL"
+    rows.append(
+        f"top-1 agreement {parity['agreement']:.1%} vs threshold {parity['threshold']:.1%}: "
+        f"{verdict}"
+    )
+    return "\n".join(rows)

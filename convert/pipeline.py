@@ -1,0 +1,188 @@
+"""One conversion end to end: model → calibration → TFLite → parity → model + card, or nothing.
+
+The converted model is written to a temp file beside the output, checked through the device
+runtime, and renamed into place only when parity passes (or is forced).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge import atomic
+from fer_edge.card import ModelCard, card_path_for, load_for_model, sha256_file, write_card
+from fer_edge.errors import CardError, ConfigError, FerError, ModelFileError
+from fer_edge.runtime import Classifier
+
+from . import parity as parity_mod
+from . import sources
+from .quantize import build_card, check_model, convert_to_bytes, load_keras
+
+log = logging.getLogger(__name__)
+
+
+class ParityError(FerError):
+    """The converted model disagrees with the float model too often."""
+
+    def __init__(self, message: str, parity: dict) -> None:
+        super().__init__(message)
+        self.parity = parity
+
+
+@dataclass
+class Request:
+    model: Path  # a run directory or a .keras file
+    mode: str = "float32"
+    out: Path | None = None
+    calibration: list[tuple[str, Path]] = field(default_factory=list)
+    validate: list[tuple[str, Path]] = field(default_factory=list)
+    samples: int = 300
+    uint8_io: bool = False
+    threshold: float = parity_mod.DEFAULT_THRESHOLD
+    force: bool = False
+    seed: int = 0
+
+
+@dataclass
+class Source:
+    """Where the Keras model came from: the file, its run (if any) and its card (if any)."""
+
+    keras_path: Path
+    run_dir: Path | None
+    card: ModelCard | None
+
+    @classmethod
+    def resolve(cls, path: Path) -> Source:
+        path = Path(path)
+        if path.is_dir():
+            keras_path = path / "model.keras"
+            if not keras_path.is_file():
+                raise ModelFileError(f"{path}: run directory holds no model.keras")
+            run_dir: Path | None = path
+        elif path.is_file() or path.suffix == ".keras":
+            keras_path = path
+            run_dir = path.parent if (path.parent / "run.json").is_file() else None
+        else:
+            raise ModelFileError(f"{path}: no such run directory or model file")
+        if not keras_path.is_file():
+            raise ModelFileError(f"{keras_path}: model file not found")
+        try:
+            card_path_for(keras_path)
+        except CardError:
+            log.warning("%s has no model card; using the default crop recipe", keras_path)
+            card = None
+        else:
+            card = load_for_model(keras_path)
+        return cls(keras_path, run_dir, card)
+
+    def describe(self) -> dict:
+        info: dict = {"keras_model": str(self.keras_path), "keras_sha256": None}
+        info["keras_sha256"] = self.card.sha256 if self.card else sha256_file(self.keras_path)
+        if self.run_dir is not None:
+            info["run"] = str(self.run_dir)
+            run_json = self.run_dir / "run.json"
+            if run_json.is_file():
+                try:
+                    info["run_id"] = json.loads(run_json.read_text()).get("run_id")
+                except (OSError, ValueError, AttributeError):
+                    log.warning("%s: unreadable run.json, not recorded in the card", run_json)
+        if self.card is not None:
+            info["crop"] = self.card.crop.to_dict()
+            info["training"] = self.card.training
+            info["metrics"] = self.card.metrics
+        return info
+
+
+def default_out(source: Source, mode: str) -> Path:
+    folder = source.run_dir or source.keras_path.parent
+    return folder / f"model_{mode}.tflite"
+
+
+def check_writable(out: Path) -> None:
+    if out.suffix != ".tflite":
+        raise ConfigError(f"{out}: the output must be a .tflite file")
+    if out.is_dir():
+        raise ConfigError(f"{out}: output path is a directory")
+    if not out.parent.is_dir():
+        raise ConfigError(f"{out}: output folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{out}: output folder {out.parent} is not writable")
+
+
+def _calibration(req: Request, source: Source, size: int) -> tuple[np.ndarray, dict]:
+    if req.calibration:
+        prepared = sources.from_specs(req.calibration, size, "calibration")
+        origin = [f"{k}={p}" for k, p in req.calibration]
+    elif source.run_dir is not None:
+        prepared, split = sources.from_run(source.run_dir, ("train",), "calibration")
+        origin = [f"run:{split}"]
+    else:
+        raise ConfigError(
+            f"{source.keras_path}: int8 needs calibration images: the model is not in a run "
+            "directory, so pass --calibration KIND=PATH"
+        )
+    images = sources.calibration_images(prepared, req.samples, seed=req.seed)
+    return images, {"from": origin, "samples": int(len(images))}
+
+
+def _validation(req: Request, source: Source, size: int):
+    if req.validate:
+        prepared = sources.from_specs(req.validate, size, "validation")
+        return prepared, [f"{k}={p}" for k, p in req.validate]
+    if source.run_dir is None:
+        raise ConfigError(
+            f"{source.keras_path}: the parity check needs held-out images: the model is not in "
+            "a run directory, so pass --validate KIND=PATH"
+        )
+    prepared, split = sources.from_run(source.run_dir, ("test", "val"), "validation")
+    return prepared, [f"run:{split}"]
+
+
+def run(req: Request) -> tuple[Path, ModelCard]:
+    """Convert, check parity and write ``MODEL.tflite`` + ``MODEL.json``; return both."""
+    if req.samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {req.samples}")
+    source = Source.resolve(req.model)
+    out = Path(req.out) if req.out else default_out(source, req.mode)
+    check_writable(out)
+    model = load_keras(source.keras_path)
+    size = check_model(model)
+    if source.card is not None and source.card.input_size != size:
+        raise CardError(
+            f"{source.keras_path}: model input {size} px but its card says {source.card.input_size}"
+        )
+    info = source.describe()
+    representative = None
+    if req.mode == "int8":
+        representative, info["calibration"] = _calibration(req, source, size)
+    validation, info["validation"] = _validation(req, source, size)
+    info["uint8_io"] = req.uint8_io if req.mode == "int8" else False
+
+    started = time.perf_counter()
+    data = convert_to_bytes(model, req.mode, representative, uint8_io=req.uint8_io)
+    info["conversion_seconds"] = round(time.perf_counter() - started, 2)
+    card_out = out.with_suffix(".json")
+    with atomic.atomic_path(out) as tmp:
+        tmp.write_bytes(data)
+        tmp.chmod(0o644)  # a service user must be able to read the model
+        card = build_card(tmp, req.mode, size, info, model_file=out.name)
+        classifier = Classifier(tmp, card=card)
+        p_float = parity_mod.keras_probabilities(model, validation.images)
+        p_conv = parity_mod.tflite_probabilities(classifier, validation.images)
+        card.parity = parity_mod.compare(p_float, p_conv, validation.labels, req.threshold)
+        card.parity["data"] = info["validation"]
+        if not card.parity["passed"] and not req.force:
+            raise ParityError(
+                f"top-1 agreement {card.parity['agreement']:.1%} is below the threshold "
+                f"{req.threshold:.1%}; nothing written (use --force to keep it anyway)",
+                card.parity,
+            )
+        write_card(card, card_out)
+        card_out.chmod(0o644)
+    return out, card

@@ -1,0 +1,83 @@
+"""fer-convert's pure parts: dataset specs, stratified calibration sampling, parity figures."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from fer_convert import parity, sources
+from fer_edge.errors import ConfigError
+from fer_edge.labels import LABELS
+
+
+def test_parse_spec(tmp_path):
+    assert sources.parse_spec(f"JAFFE={tmp_path}") == ("jaffe", tmp_path)
+    with pytest.raises(ConfigError, match="unknown dataset kind 'affectnet'"):
+        sources.parse_spec(f"affectnet={tmp_path}")
+    with pytest.raises(ConfigError, match="KIND=PATH"):
+        sources.parse_spec(str(tmp_path))
+    with pytest.raises(ConfigError, match="not found"):
+        sources.parse_spec(f"folder={tmp_path / 'missing'}")
+
+
+def test_stratified_indices_cover_every_class_and_source():
+    labels = np.array([0] * 90 + [1] * 5 + [2] * 5)
+    datasets = np.array(["fer2013"] * 95 + ["jaffe"] * 5)
+    idx = sources.stratified_indices(labels, datasets, 12, seed=1)
+    assert len(idx) == len(set(idx.tolist())) == 12
+    picked = labels[idx]
+    # three groups (0/fer2013, 1/fer2013, 2/jaffe): 4 each, not 12 of the majority class
+    assert np.bincount(picked, minlength=3).tolist() == [4, 4, 4]
+    assert set(datasets[idx]) == {"fer2013", "jaffe"}
+
+
+def test_stratified_indices_small_pool_and_seed():
+    labels, datasets = np.array([0, 1, 1]), np.array(["a", "a", "a"])
+    assert sorted(sources.stratified_indices(labels, datasets, 10).tolist()) == [0, 1, 2]
+    big = np.arange(200) % 7
+    a = sources.stratified_indices(big, np.full(200, "x"), 20, seed=1)
+    b = sources.stratified_indices(big, np.full(200, "x"), 20, seed=2)
+    assert not np.array_equal(a, b)
+
+
+def test_calibration_images_returns_the_sampled_crops():
+    images = np.arange(6, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
+    prepared = SimpleNamespace(
+        images=images, labels=np.array([0, 0, 0, 1, 1, 1]), datasets=np.array(["a"] * 6)
+    )
+    out = sources.calibration_images(prepared, 2)
+    assert out.shape == (2, 4, 4, 3)
+    assert sorted(out[:, 0, 0, 0] // 3) == [0, 1]  # one of each class
+
+
+def _probs(top: np.ndarray, confidence: float = 0.9) -> np.ndarray:
+    p = np.full((len(top), len(LABELS)), (1 - confidence) / (len(LABELS) - 1), np.float32)
+    p[np.arange(len(top)), top] = confidence
+    return p
+
+
+def test_compare_counts_agreement_accuracy_and_differences():
+    labels = np.array([0, 0, 1, 1, 2])
+    p_float = _probs(np.array([0, 0, 1, 1, 1]))
+    p_conv = _probs(np.array([0, 3, 1, 1, 1]))
+    result = parity.compare(p_float, p_conv, labels, threshold=0.9)
+    assert result["agreement"] == pytest.approx(0.8)
+    assert result["float_accuracy"] == pytest.approx(0.8)
+    assert result["converted_accuracy"] == pytest.approx(0.6)
+    assert result["max_abs_diff"] == pytest.approx(0.9 - 0.1 / 6, abs=1e-6)
+    assert result["passed"] is False
+    assert set(result["per_class"]) == {"anger", "disgust", "fear"}
+    assert result["per_class"]["anger"]["agreement"] == pytest.approx(0.5)
+    assert result["per_class"]["disgust"]["agreement"] == 1.0
+    assert result["per_class"]["fear"]["float_accuracy"] == 0.0
+    table = parity.format_table(result)
+    assert "anger" in table and "FAIL" in table and "80.0%" in table
+
+
+def test_compare_passes_at_threshold():
+    top = np.array([0, 1, 2, 3])
+    result = parity.compare(_probs(top), _probs(top, 0.8), top, threshold=1.0)
+    assert result["passed"] is True and result["agreement"] == 1.0
+    assert result["mean_abs_diff"] > 0
