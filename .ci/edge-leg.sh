@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The device leg: the edge test suite on the library versions of Raspberry Pi OS bookworm
 # (numpy 1.x, OpenCV 4.x), in a fresh virtualenv without TensorFlow.
-#   numpy<2                      bookworm ships numpy 1.24; apt python3-picamera2 is built on it
+#   numpy 1.24 (numpy<2 on Python 3.12+, which 1.24 has no wheels for): bookworm's numpy, which
+#                                apt python3-picamera2 and python3-opencv are built on
 #   opencv-python-headless<4.12  4.12+ requires numpy>=2 (bookworm's apt OpenCV is 4.6)
 #   ai-edge-litert               the LiteRT runtime the device uses (works with numpy 1.x)
 # setuptools + wheel: tests/test_packaging.py builds the wheel with --no-build-isolation.
-# Usage: .ci/edge-leg.sh [extra pytest args]   (FER_EDGE_LEG_VENV picks the venv folder)
+# Usage: .ci/edge-leg.sh [extra pytest args]
+#   FER_EDGE_LEG_VENV: the venv folder; FER_EDGE_LEG_NUMPY: the numpy requirement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,12 @@ PYTHON=${PYTHON:-python3}
 VENV=${FER_EDGE_LEG_VENV:-${TMPDIR:-/tmp}/fer-edge-edge-leg}
 CONSTRAINTS=$(mktemp)
 trap 'rm -f "$CONSTRAINTS"' EXIT
-printf '%s\n' 'numpy<2' 'opencv-python-headless<4.12' >"$CONSTRAINTS"
+if "$PYTHON" -c 'import sys; sys.exit(sys.version_info >= (3, 12))'; then
+  NUMPY=${FER_EDGE_LEG_NUMPY:-numpy>=1.24,<1.25}
+else
+  NUMPY=${FER_EDGE_LEG_NUMPY:-numpy<2}
+fi
+printf '%s\n' "$NUMPY" 'opencv-python-headless<4.12' >"$CONSTRAINTS"
 
 "$PYTHON" -m venv --clear "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip

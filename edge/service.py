@@ -237,8 +237,13 @@ class Installer:
 
     def run(self, actions: list[Action], dry_run: bool = False) -> None:
         """Carry out ``actions`` in order, echoing each; with ``dry_run`` only echo them."""
-        if not dry_run and self.real_system and os.geteuid() != 0:
-            raise FerError("installing the service needs root: run it with sudo (or --dry-run)")
+        if not dry_run and self.real_system:
+            if os.geteuid() != 0:
+                raise FerError("installing the service needs root: run it with sudo (or --dry-run)")
+            if not os.path.isdir(SYSTEMD_RUN_DIR):
+                raise FerError(
+                    "systemd is not running on this machine (to install into an image: --root DIR)"
+                )
         for action in actions:
             if dry_run:
                 self.echo(f"would {action.text}")

@@ -177,6 +177,15 @@ def test_a_real_install_needs_root(monkeypatch):
         service.Installer("/").run([service.Action("write something", None)])
 
 
+def test_a_real_install_needs_systemd_running(monkeypatch, tmp_path):
+    monkeypatch.setattr(service.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(service, "SYSTEMD_RUN_DIR", str(tmp_path / "absent"))
+    ran = []
+    with pytest.raises(FerError, match="systemd is not running"):
+        service.Installer("/").run([service.Action("write", lambda: ran.append(1))])
+    assert ran == []
+
+
 @pytest.mark.parametrize("path", ["/home/pi/fer-edge-venv/bin/python3", "/root/venv/bin/python"])
 def test_an_environment_under_home_is_refused(path):
     with pytest.raises(FerError, match="/opt"):
