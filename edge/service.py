@@ -193,16 +193,19 @@ class Installer:
             )
 
         face = modelfiles.find_yunet(face_model)
+        have_face = face is not None or self.at(FACE_MODEL).is_file()
         if face is not None:
             modelfiles.check_yunet(face)
             actions.append(self._copy(face, FACE_MODEL, manifest))
+        elif have_face:
+            actions.append(Action(f"keep {FACE_MODEL} (installed before)", None))
         else:
             log.warning("no YuNet face model found: %s", modelfiles.manual_hint(Path(CONFIG_DIR)))
 
         if self.at(CONFIG).exists():
             actions.append(Action(f"keep {CONFIG} (exists; never overwritten)", None))
         else:
-            text = default_config(camera or "0", face_model=face is not None)
+            text = default_config(camera or "0", face_model=have_face)
             actions.append(self._write(CONFIG, text, manifest, "default config"))
 
         unit = render_unit(command or exec_command())

@@ -116,6 +116,16 @@ def test_without_a_face_model_the_config_says_where_it_goes(tmp_path, model):
     assert build_config(root / "etc/fer-edge/config.toml").face_model is None
 
 
+def test_reinstall_keeps_the_installed_face_model(tmp_path, model, yunet_model):
+    root = tmp_path / "root"
+    install(root, "--model", str(model), "--face-model", str(yunet_model))
+    (root / "etc/fer-edge/config.toml").unlink()
+    result = install(root)  # the YuNet source is gone from the lookup path: keep the copy
+    assert f"keep {service.FACE_MODEL} (installed before)" in result.output
+    config = build_config(root / "etc/fer-edge/config.toml")
+    assert config.face_model == str(service.FACE_MODEL)
+
+
 def test_reinstall_never_overwrites_the_config(tmp_path, model):
     root = tmp_path / "root"
     install(root, "--model", str(model))
