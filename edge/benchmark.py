@@ -1,0 +1,135 @@
+"""``fer-edge bench``: the daemon's pipeline, timed per stage, on a camera or a clip."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import numpy as np
+
+from .aggregate import WindowAggregator
+from .config import RunConfig
+from .daemon import load_classifier
+from .detect import create_detector, crop_faces
+from .pipeline import FramePipeline
+from .sources import FileSource, open_source
+from .tracker import IouTracker
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
+
+
+def _frames(config: RunConfig, n: int):
+    """``n`` frames from the source; a clip is replayed from the start when it ends."""
+    got = 0
+    while got < n:
+        source = open_source(config.camera, config.frame_timeout, config.reconnect_max, start=0.0)
+        produced = 0
+        t0 = time.perf_counter()
+        for ts, frame in source:
+            if frame is None:
+                t0 = time.perf_counter()
+                continue
+            capture = time.perf_counter() - t0
+            yield ts, frame, capture
+            got += 1
+            produced += 1
+            if got >= n:
+                source.close()
+                break
+            t0 = time.perf_counter()
+        if not isinstance(source, FileSource) or produced == 0:
+            break
+
+
+def raw_interpreter_ms(classifier, crops: np.ndarray, repeats: int = 20) -> tuple[float, float]:
+    """(adapter ms, bare interpreter ms) per call for the same batch, median of ``repeats``."""
+    classifier.predict(crops)  # sizes the tensors for this batch
+    interp = classifier._interp  # noqa: SLF001 - the benchmark measures the adapter's overhead
+    detail = interp.get_input_details()[0]
+    q = classifier.card.input_quantization
+    from .preprocess import to_model_input
+
+    batch = to_model_input(
+        crops, classifier.card.input_dtype, q.scale if q else None, q.zero_point if q else None
+    )
+    adapter, bare = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        classifier.predict(crops)
+        t1 = time.perf_counter()
+        interp.set_tensor(detail["index"], batch)
+        interp.invoke()
+        interp.get_tensor(interp.get_output_details()[0]["index"])
+        t2 = time.perf_counter()
+        adapter.append(t1 - t0)
+        bare.append(t2 - t1)
+    return float(np.median(adapter) * 1e3), float(np.median(bare) * 1e3)
+
+
+def run_bench(config: RunConfig, frames: int = 300) -> dict:
+    """Per-stage milliseconds per frame (classification also per face), fps, faces/s, peak RSS."""
+    classifier = load_classifier(config)
+    detector = create_detector(config.detector, config.face_model, config.score, config.min_face)
+    pipeline = FramePipeline(detector, classifier, IouTracker(config.track_iou))
+    aggregator = WindowAggregator(
+        config.window, config.min_group, classifier.card.labels, classifier.card.sha256
+    )
+    capture = aggregate = 0.0
+    n = 0
+    last_frame = None
+    t_start = time.perf_counter()
+    for ts, frame, capture_s in _frames(config, frames):
+        capture += capture_s
+        observations = pipeline.process(ts, frame)
+        t0 = time.perf_counter()
+        aggregator.advance(ts)
+        aggregator.frame(processed=True)
+        aggregator.faces(observations)
+        aggregate += time.perf_counter() - t0
+        n += 1
+        last_frame = frame
+    wall = time.perf_counter() - t_start
+    if n == 0:
+        from .errors import FerError
+
+        raise FerError(f"{config.camera}: no frames to benchmark")
+    seconds = pipeline.seconds
+    faces = pipeline.faces
+    result = {
+        "source": config.camera,
+        "frames": n,
+        "frame_shape": list(last_frame.shape),
+        "faces_per_frame": round(faces / n, 2),
+        "detector": detector.name,
+        "runtime": getattr(getattr(classifier, "runtime", None), "name", None),
+        "model_input": classifier.card.input_size,
+        "model_mode": classifier.card.mode,
+        "ms_per_frame": {
+            "capture": round(capture / n * 1e3, 3),
+            "detect": round(seconds["detect"] / n * 1e3, 3),
+            "crop": round(seconds["crop"] / n * 1e3, 3),
+            "classify": round(seconds["classify"] / n * 1e3, 3),
+            "track": round(seconds["track"] / n * 1e3, 3),
+            "aggregate": round(aggregate / n * 1e3, 3),
+        },
+        "classify_ms_per_face": round(seconds["classify"] / faces * 1e3, 3) if faces else None,
+        "fps": round(n / wall, 2),
+        "faces_per_s": round(faces / wall, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "tensorflow_imported": "tensorflow" in sys.modules,
+    }
+    crops = crop_faces(last_frame, detector.detect(last_frame), classifier.card.crop)
+    if len(crops) and hasattr(classifier, "_interp"):
+        adapter_ms, bare_ms = raw_interpreter_ms(classifier, crops)
+        result["batch"] = {
+            "faces": len(crops),
+            "adapter_ms": round(adapter_ms, 3),
+            "raw_interpreter_ms": round(bare_ms, 3),
+            "ratio": round(adapter_ms / bare_ms, 3) if bare_ms else None,
+        }
+    return result

@@ -1,0 +1,110 @@
+"""``fer-edge doctor``: what is wrong, before anyone reads a traceback. Each check: PASS/FAIL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+from .config import RunConfig
+from .errors import FerError
+
+Check = tuple[bool, str, str]
+
+
+def _runtime() -> Check:
+    import numpy as np
+
+    from .runtime import RUNTIMES, probe
+
+    notes = []
+    for name in RUNTIMES:
+        runtime, why = probe(name)
+        if runtime is not None:
+            return True, "runtime", f"{name} {runtime.version} with numpy {np.__version__}"
+        notes.append(f"{name}: {why}")
+    return False, "runtime", "none usable (" + "; ".join(notes) + "); pip install ai-edge-litert"
+
+
+def _opencv() -> Check:
+    try:
+        import cv2
+    except ImportError as exc:
+        return False, "opencv", f"not importable ({exc}); pip install 'opencv-python-headless<5'"
+    from . import modelfiles
+
+    try:
+        cascade = modelfiles.find_haar()
+    except FerError as exc:
+        return True, "opencv", f"{cv2.__version__}; no Haar fallback ({exc})"
+    return True, "opencv", f"{cv2.__version__}, Haar fallback {cascade}"
+
+
+def _face_model(config: RunConfig) -> Check:
+    from . import modelfiles
+
+    try:
+        path = modelfiles.find_yunet(config.face_model)
+        if path is None:
+            return False, "face model", "YuNet not found; " + modelfiles.manual_hint()
+        modelfiles.check_yunet(path)
+    except FerError as exc:
+        return False, "face model", str(exc)
+    return True, "face model", f"YuNet {path}"
+
+
+def _model(config: RunConfig) -> Check:
+    if not config.model:
+        return False, "model card", "no model given (--model or model = ... in the config)"
+    from .daemon import load_classifier
+
+    try:
+        classifier = load_classifier(config)
+    except FerError as exc:
+        return False, "model card", str(exc)
+    card = classifier.card
+    detail = f"{config.model}: {card.mode}, {card.input_size} px, matches its card"
+    return True, "model card", detail
+
+
+def _camera(config: RunConfig) -> Check:
+    from .sources import FileSource, open_source
+
+    try:
+        source = open_source(config.camera, frame_timeout=min(config.frame_timeout, 5.0))
+    except FerError as exc:
+        return False, "camera", str(exc)
+    if isinstance(source, FileSource):
+        return True, "camera", f"video file {config.camera} ({source.fps:g} fps)"
+    source.reconnect = False
+    try:
+        for _, frame in source:
+            if frame is not None:
+                return True, "camera", f"{source.name}: frame {frame.shape[1]}x{frame.shape[0]}"
+    except FerError as exc:
+        return False, "camera", str(exc)
+    finally:
+        source.close()
+    return False, "camera", f"{source.name}: no frame"
+
+
+def _log_dir(config: RunConfig) -> Check:
+    folder = config.resolved_log_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-") as fh:
+            fh.write(b"ok\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return False, "log dir", f"{folder}: not writable ({exc.strerror or exc})"
+    return True, "log dir", f"{folder} writable"
+
+
+def run_checks(config: RunConfig) -> Iterator[Check]:
+    yield _runtime()
+    yield _opencv()
+    yield _face_model(config)
+    yield _camera(config)
+    yield _model(config)
+    yield _log_dir(config)
