@@ -1,0 +1,224 @@
+"""``fer-convert`` end to end on a tiny trained run: output, card, parity and every refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from click.testing import CliRunner  # noqa: E402
+from tiny_model import separable_set, train_tiny_keras  # noqa: E402
+
+from fer_convert import sources  # noqa: E402
+from fer_convert.cli import EXIT_PARITY, main  # noqa: E402
+from fer_edge.card import ModelCard, load_for_model, sha256_file, write_card  # noqa: E402
+from fer_edge.crop import CropRecipe, to_rgb  # noqa: E402
+from fer_edge.errors import ConfigError  # noqa: E402
+from fer_edge.imageio import read_image  # noqa: E402
+from fer_edge.labels import LABELS, canonical, index  # noqa: E402
+
+pytestmark = pytest.mark.tf
+
+
+class FakeData:
+    """Stands in for fer_train.data: a run's splits in memory, ``folder`` datasets from disk."""
+
+    def __init__(self, splits: dict[str, tuple[np.ndarray, np.ndarray]]):
+        self.splits = splits
+
+    @staticmethod
+    def _prepared(images, labels, dataset, split):
+        n = len(labels)
+        return SimpleNamespace(
+            images=images,
+            labels=np.asarray(labels, np.int64),
+            datasets=np.full(n, dataset),
+            splits=np.full(n, split),
+        )
+
+    def load_split(self, run_dir: Path, split: str, limit=None, seed=0):
+        if split not in self.splits:
+            raise ConfigError(f"{run_dir}: the run has no {split!r} split")
+        images, labels = self.splits[split]
+        return self._prepared(images[:limit], labels[:limit], "synthetic", split)
+
+    def load_sources(self, specs, image_size, *, strict=False, cache_dir=None, detector=None):
+        images, labels = [], []
+        for kind, root in specs:
+            assert kind == "folder"
+            for path in sorted(Path(root).glob("*/*.png")):
+                rgb = to_rgb(read_image(path))
+                images.append(cv2.resize(rgb, (image_size, image_size)))
+                labels.append(index(canonical(path.parent.name)))
+        shape = (0, image_size, image_size, 3)
+        stack = np.stack(images) if images else np.empty(shape, np.uint8)
+        return self._prepared(stack, labels, "folder", "all")
+
+
+def write_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
+    """A ``folder`` dataset: ROOT/<label>/<n>.png, the on-disk format of fer_train's folder kind."""
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = root / LABELS[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return train_tiny_keras()
+
+
+@pytest.fixture
+def fake_data(monkeypatch):
+    data = FakeData({"train": separable_set(10, seed=1), "test": separable_set(6, seed=2)})
+    monkeypatch.setattr(sources, "_data", lambda: data)
+    return data
+
+
+@pytest.fixture
+def run_dir(trained, tmp_path, fake_data) -> Path:
+    """A fer-train run directory: model.keras, its keras card, run.json."""
+    run = tmp_path / "run"
+    run.mkdir()
+    trained.save(run / "model.keras")
+    card = ModelCard(
+        model_file="model.keras",
+        model_format="keras",
+        sha256=sha256_file(run / "model.keras"),
+        crop=CropRecipe(32, 0.2, False),
+        training={"epochs": 15, "datasets": ["synthetic"]},
+        metrics={"test_accuracy": 1.0},
+    )
+    write_card(card, run / "model_card.json")
+    (run / "run.json").write_text(json.dumps({"run_id": "tiny-run"}))
+    return run
+
+
+def invoke(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_int8_from_run_dir(run_dir):
+    result = invoke(run_dir, "--int8", "--samples", 20)
+    assert result.exit_code == 0, result.stderr
+    out = run_dir / "model_int8.tflite"
+    card = load_for_model(out)
+    assert card.mode == "int8" and card.input_dtype == "int8"
+    assert card.crop == CropRecipe(32, 0.2, False)
+    assert card.training["epochs"] == 15 and card.metrics == {"test_accuracy": 1.0}
+    assert card.source["run"] == str(run_dir) and card.source["run_id"] == "tiny-run"
+    assert card.source["calibration"] == {"from": ["run:train"], "samples": 20}
+    assert card.parity["passed"] and card.parity["agreement"] >= 0.98
+    assert card.parity["n"] == 42 and card.parity["data"] == ["run:test"]
+    assert set(card.parity["per_class"]) == set(LABELS)
+    assert "top-1 agreement" in result.stdout and "surprise" in result.stdout
+    assert listing(run_dir) == sorted(
+        ["model.keras", "model_card.json", "run.json", "model_int8.tflite", "model_int8.json"]
+    )
+
+
+def test_float16_to_out_path_with_validate_folder(run_dir, tmp_path):
+    held_out = write_folder(tmp_path / "held", *separable_set(2, seed=7))
+    out = tmp_path / "dist" / "fer.tflite"
+    out.parent.mkdir()
+    result = invoke(run_dir, "--float16", "--out", out, "--validate", f"folder={held_out}")
+    assert result.exit_code == 0, result.stderr
+    card = load_for_model(out)
+    assert card.mode == "float16" and card.input_dtype == "float32"
+    assert card.parity["n"] == 14 and card.parity["data"] == [f"folder={held_out}"]
+    assert listing(out.parent) == ["fer.json", "fer.tflite"]
+
+
+def test_validation_falls_back_to_val_split(run_dir, fake_data):
+    fake_data.splits["val"] = fake_data.splits.pop("test")
+    result = invoke(run_dir, "--dynamic-range")
+    assert result.exit_code == 0, result.stderr
+    assert load_for_model(run_dir / "model_dynamic-range.tflite").parity["data"] == ["run:val"]
+
+
+def test_constant_calibration_fails_parity_and_writes_nothing(run_dir, tmp_path):
+    flat = np.full((14, 32, 32, 3), 0, np.uint8)
+    calib = write_folder(tmp_path / "flat", flat, np.arange(14) % 7)
+    before = listing(run_dir)
+    result = invoke(run_dir, "--int8", "--calibration", f"folder={calib}")
+    assert result.exit_code == EXIT_PARITY
+    assert result.stderr.startswith("fer-convert: error: top-1 agreement")
+    assert "FAIL" in result.stdout
+    assert listing(run_dir) == before  # no model, no card, no temp file
+
+    forced = invoke(run_dir, "--int8", "--calibration", f"folder={calib}", "--force")
+    assert forced.exit_code == 0
+    card = load_for_model(run_dir / "model_int8.tflite")
+    assert card.parity["passed"] is False and card.parity["agreement"] < 0.98
+
+
+def _one_line_error(result, *needles):
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fer-convert: error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_run_dir_without_model(tmp_path, fake_data):
+    _one_line_error(invoke(tmp_path, "--int8"), str(tmp_path), "no model.keras")
+    _one_line_error(invoke(tmp_path / "nope.keras"), "not found")
+    assert listing(tmp_path) == []
+
+
+def test_corrupt_model(run_dir):
+    (run_dir / "model_card.json").unlink()
+    (run_dir / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+    _one_line_error(invoke(run_dir, "--float16"), "model.keras", "not a loadable Keras model")
+    assert "model_float16.tflite" not in listing(run_dir)
+
+
+def test_model_not_matching_its_card(run_dir):
+    with open(run_dir / "model.keras", "ab") as fh:
+        fh.write(b"\0")
+    _one_line_error(invoke(run_dir), "sha256")
+
+
+def test_no_calibration_data(run_dir, fake_data, tmp_path):
+    del fake_data.splits["train"]
+    _one_line_error(invoke(run_dir, "--int8"), "no calibration data")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _one_line_error(invoke(run_dir, "--int8", "--calibration", f"folder={empty}"), "no calibration")
+    loose = tmp_path / "loose" / "model.keras"
+    loose.parent.mkdir()
+    (run_dir / "model.keras").rename(loose)
+    _one_line_error(invoke(loose, "--int8"), "--calibration")
+    assert listing(loose.parent) == ["model.keras"]
+
+
+def test_unreadable_calibration_image(run_dir, tmp_path):
+    calib = write_folder(tmp_path / "calib", *separable_set(1, seed=4))
+    broken = calib / "happy" / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    before = listing(run_dir)
+    _one_line_error(invoke(run_dir, "--int8", "--calibration", f"folder={calib}"), "broken.png")
+    assert listing(run_dir) == before
+
+
+def test_bad_arguments(run_dir, tmp_path):
+    _one_line_error(invoke(run_dir, "--out", tmp_path / "no" / "m.tflite"), "does not exist")
+    _one_line_error(invoke(run_dir, "--out", tmp_path / "m.onnx"), ".tflite")
+    _one_line_error(invoke(run_dir, "--int8", "--calibration", "imagenet=/x"), "unknown dataset")
+    _one_line_error(invoke(run_dir, "--int8", "--samples", 0), "--samples")
+    usage = invoke(run_dir, "--float16", "--uint8-io")
+    assert usage.exit_code == 2 and "--int8 only" in usage.stderr
