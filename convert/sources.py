@@ -21,8 +21,12 @@ KINDS = ("fer2013", "ckplus", "jaffe", "folder")
 
 def _data():
     """The data module of fer_train (imported late: it pulls in TensorFlow-side code)."""
-    from fer_train import data
-
+    try:
+        from fer_train import data
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot load fer_train's dataset reader ({exc}); install fer-edge[train]"
+        ) from None
     return data
 
 
@@ -50,10 +54,10 @@ def from_specs(specs: list[tuple[str, Path]], image_size: int, what: str):
 
 def from_run(run_dir: Path, splits: tuple[str, ...], what: str):
     """The first non-empty split of a training run, e.g. ("test", "val")."""
-    problems = []
+    data, problems = _data(), []
     for split in splits:
         try:
-            prepared = _data().load_split(run_dir, split)
+            prepared = data.load_split(run_dir, split)
         except FerError as exc:
             problems.append(str(exc))
             continue
