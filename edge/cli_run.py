@@ -64,7 +64,7 @@ def run(config_file: Path | None, **options) -> None:
     """Run the classroom daemon: aggregates per window to JSON Lines, nothing else stored."""
     from .daemon import Daemon
 
-    faulthandler.enable()
+    faulthandler.enable(file=sys.__stderr__ or sys.stderr)
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
     config = _config(config_file, options)

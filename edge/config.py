@@ -172,6 +172,15 @@ def validate(config: RunConfig, need_model: bool = True) -> None:
     for key, ok, why in checks:
         if not ok:
             raise bad(key, why)
+    camera = config.camera.strip()
+    if not (
+        camera == "picamera2"
+        or camera.isdigit()
+        or camera.startswith("/dev/")
+        or "://" in camera
+        or Path(camera).is_file()
+    ):
+        raise bad("camera", "not a camera index, /dev path, URL, 'picamera2' or an existing file")
     if config.start_time is not None:
         from .timeutil import parse_iso
 

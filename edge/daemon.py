@@ -62,14 +62,14 @@ class Daemon:
         clock=time.time,
     ) -> None:
         self.config = config
-        self.classifier = classifier or load_classifier(config)
-        self.detector = detector or create_detector(
-            config.detector, config.face_model, config.score, config.min_face
-        )
         start = parse_iso(config.start_time) if config.start_time else None
         self.source = source or open_source(
             config.camera, config.frame_timeout, config.reconnect_max, start=start
         )
+        self.detector = detector or create_detector(
+            config.detector, config.face_model, config.score, config.min_face
+        )
+        self.classifier = classifier or load_classifier(config)
         self.notifier = notifier or Notifier()
         self.log = JsonlLog(config.resolved_log_dir, config.keep_days, config.min_free_mb)
         self._clock = clock

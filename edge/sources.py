@@ -146,6 +146,13 @@ class LiveSource(FrameSource):
 
     # -- worker thread -------------------------------------------------------------------------
     def _post(self, item: Any) -> None:
+        """Queue ``item``; a new frame replaces an unread one, a loss marker never does."""
+        while item is _LOST and not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=self._tick)
+                return
+            except queue.Full:
+                continue
         while not self._stop.is_set():
             try:
                 self._queue.put_nowait(item)
