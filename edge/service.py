@@ -266,9 +266,11 @@ class Installer:
         return actions
 
     def _mkdir(self, path: PurePosixPath) -> None:
+        """Create ``path`` world-readable (0755, whatever the umask); leave existing ones alone."""
         target = self.at(path)
-        target.mkdir(parents=True, exist_ok=True)
-        target.chmod(0o755)
+        if not target.is_dir():
+            target.mkdir(parents=True)
+            target.chmod(0o755)
 
     def _copy(self, source: Path, dest: PurePosixPath, manifest: dict) -> Action:
         def run() -> None:

@@ -93,6 +93,7 @@ def test_install_into_a_root(tmp_path, model, yunet_model):
     assert (etc / "model.tflite").read_bytes() == model.read_bytes()
     assert (etc / "model.json").read_bytes() == model.with_suffix(".json").read_bytes()
     assert (etc / service.FACE_MODEL.name).read_bytes() == yunet_model.read_bytes()
+    assert stat.S_IMODE(etc.stat().st_mode) == 0o755
     for path in [etc / "model.tflite", etc / "model.json", etc / "config.toml"]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable by the dynamic user
     assert not list(etc.glob(".*"))  # no temp files left
