@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fer-edge-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench check-service edge-leg clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest -q
+
+check-service:
+	bash .ci/systemd-check.sh
+
+edge-leg:
+	bash .ci/edge-leg.sh
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
