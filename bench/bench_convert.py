@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=50, help="int8 calibration images")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--keep", type=Path, default=None, help="folder to keep the models in")
     args = parser.parse_args()
 
     from fer_convert.quantize import convert
@@ -78,7 +79,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (max(args.samples, 8), args.size, args.size, 3), np.uint8)
     results: dict = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or Path(scratch)
         keras_path = Path(tmp) / "model.keras"
         model.save(keras_path)
         for mode in ("float32", "float16", "int8"):

@@ -82,8 +82,8 @@ class Source:
         return cls(keras_path, run_dir, card)
 
     def describe(self) -> dict:
-        info: dict = {"keras_model": str(self.keras_path), "keras_sha256": None}
-        info["keras_sha256"] = self.card.sha256 if self.card else sha256_file(self.keras_path)
+        sha = self.card.sha256 if self.card else sha256_file(self.keras_path)
+        info: dict = {"keras_model": str(self.keras_path), "keras_sha256": sha}
         if self.run_dir is not None:
             info["run"] = str(self.run_dir)
             run_json = self.run_dir / "run.json"

@@ -222,3 +222,12 @@ def test_bad_arguments(run_dir, tmp_path):
     _one_line_error(invoke(run_dir, "--int8", "--samples", 0), "--samples")
     usage = invoke(run_dir, "--float16", "--uint8-io")
     assert usage.exit_code == 2 and "--int8 only" in usage.stderr
+
+
+def test_float32_when_no_mode_is_given(run_dir):
+    result = invoke(run_dir)
+    assert result.exit_code == 0, result.stderr
+    card = load_for_model(run_dir / "model_float32.tflite")
+    assert card.mode == "float32" and card.input_quantization is None
+    assert card.source["keras_sha256"] == sha256_file(run_dir / "model.keras")
+    assert "calibration" not in card.source
