@@ -37,17 +37,33 @@ def _figures(p_float: np.ndarray, p_conv: np.ndarray, labels: np.ndarray) -> dic
     }
 
 
-def compare(p_float: np.ndarray, p_conv: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
-    """Parity figures overall and per true class; ``passed`` when agreement >= threshold."""
+def compare(
+    p_float: np.ndarray,
+    p_conv: np.ndarray,
+    labels: np.ndarray,
+    threshold: float,
+    datasets: np.ndarray | None = None,
+) -> dict:
+    """Parity figures overall, per true class and per source dataset.
+
+    ``passed`` is true when the top-1 agreement reaches ``threshold``.
+    """
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) == 0:
         raise ValueError("parity needs at least one image")
+
+    def subset(mask: np.ndarray) -> dict:
+        return _figures(p_float[mask], p_conv[mask], labels[mask])
+
     result = _figures(p_float, p_conv, labels)
     result["per_class"] = {
-        name: _figures(p_float[labels == k], p_conv[labels == k], labels[labels == k])
-        for k, name in enumerate(LABELS)
-        if np.any(labels == k)
+        name: subset(labels == k) for k, name in enumerate(LABELS) if np.any(labels == k)
     }
+    if datasets is not None:
+        datasets = np.asarray(datasets).astype(str)
+        result["per_dataset"] = {
+            name: subset(datasets == name) for name in sorted(set(datasets.tolist()))
+        }
     result["threshold"] = threshold
     result["passed"] = bool(result["agreement"] >= threshold)
     return result
@@ -68,6 +84,9 @@ def format_table(parity: dict) -> str:
         )
 
     rows += [row(name, f) for name, f in parity["per_class"].items()]
+    if len(parity.get("per_dataset", {})) > 1:
+        rows.append("-" * len(head))
+        rows += [row(name, f) for name, f in parity["per_dataset"].items()]
     rows += ["-" * len(head), row("all", parity)]
     verdict = "PASS" if parity["passed"] else "FAIL"
     rows.append(

@@ -175,7 +175,9 @@ def run(req: Request) -> tuple[Path, ModelCard]:
         classifier = Classifier(tmp, card=card)
         p_float = parity_mod.keras_probabilities(model, validation.images)
         p_conv = parity_mod.tflite_probabilities(classifier, validation.images)
-        card.parity = parity_mod.compare(p_float, p_conv, validation.labels, req.threshold)
+        card.parity = parity_mod.compare(
+            p_float, p_conv, validation.labels, req.threshold, validation.datasets
+        )
         card.parity["data"] = info["validation"]
         if not card.parity["passed"] and not req.force:
             raise ParityError(

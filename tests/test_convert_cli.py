@@ -125,6 +125,7 @@ def test_int8_from_run_dir(run_dir):
     assert card.parity["passed"] and card.parity["agreement"] >= 0.98
     assert card.parity["n"] == 42 and card.parity["data"] == ["run:test"]
     assert set(card.parity["per_class"]) == set(LABELS)
+    assert list(card.parity["per_dataset"]) == ["synthetic"]
     assert "top-1 agreement" in result.stdout and "surprise" in result.stdout
     assert listing(run_dir) == sorted(
         ["model.keras", "model_card.json", "run.json", "model_int8.tflite", "model_int8.json"]

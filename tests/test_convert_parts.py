@@ -62,7 +62,8 @@ def test_compare_counts_agreement_accuracy_and_differences():
     labels = np.array([0, 0, 1, 1, 2])
     p_float = _probs(np.array([0, 0, 1, 1, 1]))
     p_conv = _probs(np.array([0, 3, 1, 1, 1]))
-    result = parity.compare(p_float, p_conv, labels, threshold=0.9)
+    datasets = np.array(["ckplus", "ckplus", "fer2013", "fer2013", "jaffe"])
+    result = parity.compare(p_float, p_conv, labels, threshold=0.9, datasets=datasets)
     assert result["agreement"] == pytest.approx(0.8)
     assert result["float_accuracy"] == pytest.approx(0.8)
     assert result["converted_accuracy"] == pytest.approx(0.6)
@@ -72,8 +73,11 @@ def test_compare_counts_agreement_accuracy_and_differences():
     assert result["per_class"]["anger"]["agreement"] == pytest.approx(0.5)
     assert result["per_class"]["disgust"]["agreement"] == 1.0
     assert result["per_class"]["fear"]["float_accuracy"] == 0.0
+    assert result["per_dataset"]["ckplus"]["agreement"] == pytest.approx(0.5)
+    assert result["per_dataset"]["fer2013"]["n"] == 2
+    assert result["per_dataset"]["jaffe"]["converted_accuracy"] == 0.0
     table = parity.format_table(result)
-    assert "anger" in table and "FAIL" in table and "80.0%" in table
+    assert "anger" in table and "jaffe" in table and "FAIL" in table and "80.0%" in table
 
 
 def test_compare_passes_at_threshold():
