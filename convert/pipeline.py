@@ -6,10 +6,12 @@ runtime, and renamed into place only when parity passes (or is forced).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,14 +107,38 @@ def default_out(source: Source, mode: str) -> Path:
 
 
 def check_writable(out: Path) -> None:
+    """Refuse an output that is not a .tflite file in a folder we can write (or create)."""
     if out.suffix != ".tflite":
         raise ConfigError(f"{out}: the output must be a .tflite file")
     if out.is_dir():
         raise ConfigError(f"{out}: output path is a directory")
-    if not out.parent.is_dir():
-        raise ConfigError(f"{out}: output folder {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"{out}: output folder {out.parent} is not writable")
+    existing = out.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{out}: output folder {existing} is not writable")
+
+
+@contextlib.contextmanager
+def output_folder(folder: Path) -> Iterator[None]:
+    """Create ``folder`` (and parents) for the block; remove what was created if it fails."""
+    created = []
+    for parent in reversed([folder, *folder.parents]):
+        if not parent.exists():
+            created.append(parent)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{folder}: cannot create the output folder ({exc.strerror})") from None
+    try:
+        yield
+    except BaseException:
+        for path in reversed(created):
+            with contextlib.suppress(OSError):  # not empty: something else wrote there
+                path.rmdir()
+        raise
 
 
 def _calibration(req: Request, source: Source, size: int) -> tuple[np.ndarray, dict]:
@@ -168,7 +194,7 @@ def run(req: Request) -> tuple[Path, ModelCard]:
     data = convert_to_bytes(model, req.mode, representative, uint8_io=req.uint8_io)
     info["conversion_seconds"] = round(time.perf_counter() - started, 2)
     card_out = out.with_suffix(".json")
-    with atomic.atomic_path(out) as tmp:
+    with output_folder(out.parent), atomic.atomic_path(out) as tmp:
         tmp.write_bytes(data)
         tmp.chmod(0o644)  # a service user must be able to read the model
         card = build_card(tmp, req.mode, size, info, model_file=out.name)

@@ -134,8 +134,7 @@ def test_int8_from_run_dir(run_dir):
 
 def test_float16_to_out_path_with_validate_folder(run_dir, tmp_path):
     held_out = write_folder(tmp_path / "held", *separable_set(2, seed=7))
-    out = tmp_path / "dist" / "fer.tflite"
-    out.parent.mkdir()
+    out = tmp_path / "dist" / "models" / "fer.tflite"  # folders created on success
     result = invoke(run_dir, "--float16", "--out", out, "--validate", f"folder={held_out}")
     assert result.exit_code == 0, result.stderr
     card = load_for_model(out)
@@ -160,6 +159,10 @@ def test_constant_calibration_fails_parity_and_writes_nothing(run_dir, tmp_path)
     assert result.stderr.startswith("fer-convert: error: top-1 agreement")
     assert "FAIL" in result.stdout
     assert listing(run_dir) == before  # no model, no card, no temp file
+    elsewhere = tmp_path / "new" / "deep" / "m.tflite"
+    failed = invoke(run_dir, "--int8", "--calibration", f"folder={calib}", "--out", elsewhere)
+    assert failed.exit_code == EXIT_PARITY
+    assert not (tmp_path / "new").exists()  # folders it created are removed again
 
     forced = invoke(run_dir, "--int8", "--calibration", f"folder={calib}", "--force")
     assert forced.exit_code == 0
@@ -217,7 +220,8 @@ def test_unreadable_calibration_image(run_dir, tmp_path):
 
 
 def test_bad_arguments(run_dir, tmp_path):
-    _one_line_error(invoke(run_dir, "--out", tmp_path / "no" / "m.tflite"), "does not exist")
+    (tmp_path / "file").write_text("x")
+    _one_line_error(invoke(run_dir, "--out", tmp_path / "file" / "m.tflite"), "not a folder")
     _one_line_error(invoke(run_dir, "--out", tmp_path / "m.onnx"), ".tflite")
     _one_line_error(invoke(run_dir, "--int8", "--calibration", "imagenet=/x"), "unknown dataset")
     _one_line_error(invoke(run_dir, "--int8", "--samples", 0), "--samples")
