@@ -49,6 +49,8 @@ class JsonlLog:
         day = utc_day(parse_iso(record["start"]))
         path = log_path(self.log_dir, day)
         line = (json.dumps(record, separators=(",", ":"), sort_keys=False) + "\n").encode()
+        if path not in self._checked and self._checked:
+            self.prune()  # a new day: apply retention again
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:

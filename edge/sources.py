@@ -227,7 +227,7 @@ class LiveSource(FrameSource):
                     yield now, None
                     continue
                 if item is _LOST:
-                    self._mark_lost(last, "read failed")
+                    self._mark_lost(last, "cannot open or read the camera")
                     yield self._clock(), None
                     continue
                 ts, frame = item

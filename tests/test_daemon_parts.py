@@ -355,3 +355,33 @@ def test_report_csv_html_show_suppressed_windows_as_gaps(tmp_path):
     assert "suppressed" in page and "happy: 100.0%" in page
     result = CliRunner().invoke(main, ["report", "--log-dir", str(tmp_path), "--out", "x.txt"])
     assert result.exit_code != 0
+
+
+# -- the daemon over a live source that drops out ------------------------------------------------
+class NoFaces:
+    name = "none"
+
+    def detect(self, image):
+        return []
+
+
+def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):
+    from fer_edge.card import ModelCard
+    from fer_edge.crop import CropRecipe
+    from fer_edge.daemon import Daemon
+
+    class Classifier:
+        card = ModelCard("fake.tflite", "tflite", SHA, CropRecipe(size=32))
+
+        def predict(self, crops):
+            return np.empty((0, 7), np.float32)
+
+    source = live(scripted_opener(frames(5) + ["fail"], None, None, frames(5)))
+    config = build_config(None, {"model": "m", "log_dir": str(tmp_path), "max_frames": 10})
+    summary = Daemon(config, classifier=Classifier(), detector=NoFaces(), source=source).run()
+    assert summary.frames_seen == 10 and summary.stopped_by == "max-frames"
+    records = list(read_records(tmp_path))
+    assert sum(r["frames_seen"] for r in records) == 10
+    assert records[-1]["partial"] and all(r["source"] == "live" for r in records)
+    assert sum(r["camera"]["gaps"] for r in records) >= 1
+    assert all(r["suppressed"] for r in records)  # no faces, no class figures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -298,3 +299,33 @@ def _with(card: ModelCard, **changes) -> ModelCard:
 def test_source_file_start_defaults_to_mtime(clip):
     assert FileSource(clip).start == float(int(clip.stat().st_mtime))
     assert parse_iso(START) == FileSource(clip, start=parse_iso(START)).start
+
+
+@pytest.mark.tf
+def test_bench_and_doctor_cli(tmp_path, tiny_model, clip, yunet_model):
+    runner = CliRunner()
+    common = ["--model", str(tiny_model), "--camera", str(clip), "--face-model", str(yunet_model)]
+    result = runner.invoke(main, ["bench", *common, "--frames", "40", "--json"])
+    assert result.exit_code == 0, result.output
+    bench = json.loads(result.stdout)
+    assert bench["frames"] == 40  # the 30-frame clip is replayed
+    assert bench["faces_per_frame"] >= 12 and bench["detector"] == "yunet"
+    assert set(bench["ms_per_frame"]) == {
+        "capture",
+        "detect",
+        "crop",
+        "classify",
+        "track",
+        "aggregate",
+    }
+    assert bench["batch"]["faces"] >= 12 and bench["peak_rss_mb"] > 0
+    result = runner.invoke(main, ["doctor", *common, "--log-dir", str(tmp_path / "logs")])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 6 and all(line.startswith("PASS") for line in lines)
+    result = runner.invoke(main, ["doctor", "--camera", str(clip), "--log-dir", "/proc/nope"])
+    assert result.exit_code == 1
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert any("model card" in line for line in failed) and any(
+        "log dir" in line for line in failed
+    )
