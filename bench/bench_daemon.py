@@ -6,6 +6,7 @@ subprocess, no TensorFlow): ``fer-edge bench --json`` on a generated clip of til
 faces. Prints one JSON object with the figures and the targets. Usage:
 
     python bench/bench_daemon.py [--size 112] [--frames 300] [--threads 2] [--model M.tflite]
+                                 [--reclassify SECONDS]
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", type=Path, default=None, help="an existing int8 .tflite")
+    parser.add_argument(
+        "--reclassify", type=float, default=0.0, help="seconds between classifications of a track"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fer-bench-daemon-") as tmp:
         tmp = Path(tmp)
@@ -85,6 +89,7 @@ def main() -> None:
         cmd = [str(Path(sys.executable).parent / "fer-edge"), "bench", "--model", str(model)]
         cmd += ["--camera", str(clip), "--frames", str(args.frames), "--json"]
         cmd += ["--threads", str(args.threads), "--face-model", face_model()]
+        cmd += ["--reclassify", str(args.reclassify)]
         done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
         result = json.loads(done.stdout)
     ratio = (result.get("batch") or {}).get("ratio")

@@ -75,7 +75,8 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
     """Per-stage milliseconds per frame (classification also per face), fps, faces/s, peak RSS."""
     classifier = load_classifier(config)
     detector = create_detector(config.detector, config.face_model, config.score, config.min_face)
-    pipeline = FramePipeline(detector, classifier, IouTracker(config.track_iou))
+    tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
+    pipeline = FramePipeline(detector, classifier, tracker, config.reclassify)
     aggregator = WindowAggregator(
         config.window, config.min_group, classifier.card.labels, classifier.card.sha256
     )
@@ -117,7 +118,13 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
             "track": round(seconds["track"] / n * 1e3, 3),
             "aggregate": round(aggregate / n * 1e3, 3),
         },
-        "classify_ms_per_face": round(seconds["classify"] / faces * 1e3, 3) if faces else None,
+        "reclassify_s": config.reclassify,
+        "faces_classified_per_frame": round(pipeline.classified / n, 2),
+        "classify_ms_per_face": (
+            round(seconds["classify"] / pipeline.classified * 1e3, 3)
+            if pipeline.classified
+            else None
+        ),
         "fps": round(n / wall, 2),
         "faces_per_s": round(faces / wall, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),

@@ -37,6 +37,7 @@ _OPTIONS = [
     ("--track-iou", float, "IoU to link a face to a track [0.3]."),
     ("--track-max-age", float, "Seconds a track survives unseen [1]."),
     ("--smoothing", float, "EMA weight of the newest frame in a track's class [0.3]."),
+    ("--reclassify", float, "Seconds before a tracked face is classified again; 0: every frame."),
     ("--start-time", str, "File sources: ISO time of the video's first frame [file mtime]."),
 ]
 

@@ -48,6 +48,7 @@ class RunConfig:
     track_iou: float = 0.3
     track_max_age: float = 1.0
     smoothing: float = 0.3
+    reclassify: float = 0.0
     start_time: str | None = None
 
     @property
@@ -81,6 +82,7 @@ _TYPES = {
     "track_iou": float,
     "track_max_age": float,
     "smoothing": float,
+    "reclassify": float,
     "start_time": str,
 }
 
@@ -166,6 +168,7 @@ def validate(config: RunConfig, need_model: bool = True) -> None:
         ("track_iou", 0.0 < config.track_iou < 1.0, "must lie in (0, 1)"),
         ("track_max_age", config.track_max_age > 0, "must be > 0"),
         ("smoothing", 0.0 < config.smoothing <= 1.0, "must lie in (0, 1]"),
+        ("reclassify", config.reclassify >= 0, "must be >= 0 (0: every frame)"),
     ]
     if config.threads is not None:
         checks.append(("threads", config.threads >= 1, "must be >= 1"))

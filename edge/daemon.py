@@ -105,7 +105,7 @@ class Daemon:
         except OSError as exc:
             raise ConfigError(f"log dir {self.log.log_dir}: not usable ({exc.strerror})") from None
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
-        pipeline = FramePipeline(self.detector, self.classifier, tracker)
+        pipeline = FramePipeline(self.detector, self.classifier, tracker, config.reclassify)
         is_file = isinstance(source, FileSource)
         aggregator = WindowAggregator(
             config.window,

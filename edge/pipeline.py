@@ -22,17 +22,26 @@ class Predictor(Protocol):
 
 
 class FramePipeline:
-    """Detect faces, crop them by the card's recipe, classify them in ONE batched call, track.
+    """Detect faces, track them, crop and classify them in ONE batched call.
 
-    ``seconds`` accumulates the time spent in each stage; ``faces`` counts classified faces.
-    Crops exist only in memory for the duration of one call.
+    With ``reclassify`` > 0 a track is classified again only after that many seconds (its
+    smoothed class is reused in between), which cuts classification cost on slow devices.
+    ``seconds`` accumulates the time spent in each stage; ``faces`` counts detected faces and
+    ``classified`` the crops sent to the model. Crops exist only in memory, within one call.
     """
 
-    def __init__(self, detector: FaceDetector, classifier: Predictor, tracker: IouTracker):
+    def __init__(
+        self,
+        detector: FaceDetector,
+        classifier: Predictor,
+        tracker: IouTracker,
+        reclassify: float = 0.0,
+    ):
         self.detector, self.classifier, self.tracker = detector, classifier, tracker
+        self.reclassify = reclassify
         self.recipe = classifier.card.crop
         self.seconds: dict[str, float] = defaultdict(float)
-        self.faces = 0
+        self.faces = self.classified = 0
         self._shape: tuple[int, ...] | None = None
 
     def process(self, ts: float, frame: np.ndarray) -> list[tuple[int, int, float]]:
@@ -43,16 +52,24 @@ class FramePipeline:
         t0 = time.perf_counter()
         faces = self.detector.detect(frame)
         t1 = time.perf_counter()
-        crops = crop_faces(frame, faces, self.recipe)
+        tracks = self.tracker.match(ts, [f.box for f in faces])
+        due = [
+            i
+            for i, track in enumerate(tracks)
+            if track.probs is None or ts - track.classified_at >= self.reclassify
+        ]
         t2 = time.perf_counter()
-        probs = self.classifier.predict(crops)
+        crops = crop_faces(frame, [faces[i] for i in due], self.recipe)
         t3 = time.perf_counter()
-        tracks = self.tracker.update(ts, [f.box for f in faces], probs)
+        probs = self.classifier.predict(crops)
         t4 = time.perf_counter()
-        for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+        for i, p in zip(due, probs, strict=True):
+            self.tracker.observe(tracks[i], p, ts)
+        t5 = time.perf_counter()
+        for stage, seconds in zip(
+            STAGES, (t1 - t0, t3 - t2, t4 - t3, (t2 - t1) + (t5 - t4)), strict=True
+        ):
             self.seconds[stage] += seconds
         self.faces += len(faces)
-        return [
-            (track.track_id, track.label_index, float(p.max()))
-            for track, p in zip(tracks, probs, strict=True)
-        ]
+        self.classified += len(due)
+        return [(t.track_id, t.label_index, t.confidence) for t in tracks]

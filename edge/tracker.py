@@ -24,10 +24,15 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 @dataclass
 class Track:
+    """A face followed across frames: its box and smoothed class probabilities (None until
+    first classified), the time of its last classification and that call's confidence."""
+
     track_id: int
     box: tuple[float, float, float, float]
-    probs: np.ndarray
     last_seen: float
+    probs: np.ndarray | None = None
+    classified_at: float = float("-inf")
+    confidence: float = 0.0
 
     @property
     def label_index(self) -> int:
@@ -37,8 +42,8 @@ class Track:
 class IouTracker:
     """Greedy IoU matching; each track's probabilities are an exponential moving average.
 
-    ``alpha`` weighs the newest frame (1.0: no smoothing). A track unseen for ``max_age``
-    seconds is forgotten.
+    ``alpha`` weighs the newest classification (1.0: no smoothing). A track unseen for
+    ``max_age`` seconds is forgotten.
     """
 
     def __init__(self, iou_threshold: float = 0.3, max_age: float = 1.0, alpha: float = 0.3):
@@ -50,10 +55,8 @@ class IouTracker:
         """Forget all tracks (e.g. after a camera gap or a resolution change)."""
         self.tracks = []
 
-    def update(
-        self, ts: float, boxes: list[tuple[float, float, float, float]], probs: np.ndarray
-    ) -> list[Track]:
-        """Match this frame's faces to tracks; returns the track of each face, in order."""
+    def match(self, ts: float, boxes: list[tuple[float, float, float, float]]) -> list[Track]:
+        """The track of each box (new tracks for unmatched boxes), in order."""
         self.tracks = [t for t in self.tracks if ts - t.last_seen <= self.max_age]
         pairs = sorted(
             (
@@ -71,15 +74,30 @@ class IouTracker:
             if ti in used or fi in assigned:
                 continue
             track = self.tracks[ti]
-            track.box = tuple(boxes[fi])
-            track.probs = (1 - self.alpha) * track.probs + self.alpha * probs[fi]
-            track.last_seen = ts
+            track.box, track.last_seen = tuple(boxes[fi]), ts
             assigned[fi] = track
             used.add(ti)
         for fi, box in enumerate(boxes):
             if fi not in assigned:
-                track = Track(self._next_id, tuple(box), probs[fi].astype(np.float32), ts)
+                track = Track(self._next_id, tuple(box), ts)
                 self._next_id += 1
                 self.tracks.append(track)
                 assigned[fi] = track
         return [assigned[fi] for fi in range(len(boxes))]
+
+    def observe(self, track: Track, probs: np.ndarray, ts: float) -> None:
+        """Fold one classification of ``track`` into its smoothed probabilities."""
+        probs = np.asarray(probs, np.float32)
+        track.probs = (
+            probs if track.probs is None else (1 - self.alpha) * track.probs + (self.alpha * probs)
+        )
+        track.classified_at, track.confidence = ts, float(probs.max())
+
+    def update(
+        self, ts: float, boxes: list[tuple[float, float, float, float]], probs: np.ndarray
+    ) -> list[Track]:
+        """Match this frame's faces and fold in a classification of every one of them."""
+        tracks = self.match(ts, boxes)
+        for track, p in zip(tracks, probs, strict=True):
+            self.observe(track, p, ts)
+        return tracks

@@ -385,3 +385,32 @@ def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):
     assert records[-1]["partial"] and all(r["source"] == "live" for r in records)
     assert sum(r["camera"]["gaps"] for r in records) >= 1
     assert all(r["suppressed"] for r in records)  # no faces, no class figures
+
+
+def test_reclassify_interval_reuses_a_tracks_class_between_calls():
+    from fer_edge.card import ModelCard
+    from fer_edge.crop import CropRecipe
+    from fer_edge.detect import Face
+    from fer_edge.pipeline import FramePipeline
+
+    class TwoFaces:
+        name = "fixed"
+
+        def detect(self, image):
+            return [Face((0, 0, 20, 20), 0.9), Face((40, 0, 20, 20), 0.9)]
+
+    class Counting:
+        card = ModelCard("fake.tflite", "tflite", SHA, CropRecipe(size=16))
+        batches: list = []
+
+        def predict(self, crops):
+            self.batches.append(len(crops))
+            return onehot(*([5] * len(crops)))
+
+    classifier = Counting()
+    pipeline = FramePipeline(TwoFaces(), classifier, IouTracker(), reclassify=1.0)
+    frame = np.zeros((40, 80, 3), np.uint8)
+    out = [pipeline.process(i / 10, frame) for i in range(25)]  # 2.5 s at 10 fps
+    assert classifier.batches == [2] + [0] * 9 + [2] + [0] * 9 + [2] + [0] * 4
+    assert all([label for _, label, _ in obs] == [5, 5] for obs in out)
+    assert (pipeline.faces, pipeline.classified) == (50, 6)
