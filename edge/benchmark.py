@@ -25,9 +25,9 @@ def peak_rss_mb() -> float:
 
 def _frames(config: RunConfig, n: int):
     """``n`` frames from the source; a clip is replayed from the start when it ends."""
-    got = 0
+    got, start = 0, 0.0
     while got < n:
-        source = open_source(config.camera, config.frame_timeout, config.reconnect_max, start=0.0)
+        source = open_source(config.camera, config.frame_timeout, config.reconnect_max, start=start)
         produced = 0
         t0 = time.perf_counter()
         for ts, frame in source:
@@ -44,6 +44,7 @@ def _frames(config: RunConfig, n: int):
             t0 = time.perf_counter()
         if not isinstance(source, FileSource) or produced == 0:
             break
+        start += produced / source.fps  # a replay continues the clip's time
 
 
 def raw_interpreter_ms(classifier, crops: np.ndarray, repeats: int = 20) -> tuple[float, float]:
