@@ -3,12 +3,14 @@
 One record per window of ``window`` seconds: frame and face counts, distinct tracks, per-class
 counts and shares of face observations (each observation counted under its track's smoothed
 class), mean confidence and camera status. Windows with fewer than ``min_group`` distinct tracks
-are ``"suppressed": true`` and carry no class figures.
+are ``"suppressed": true`` and carry no class figures; a track counts only when it was seen in
+at least two frames of the window.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from .timeutil import iso
@@ -40,7 +42,7 @@ class WindowAggregator:
     def _reset_counts(self) -> None:
         self.seen = self.processed = self.dropped = 0
         self.observations = self.faces_max = 0
-        self.tracks: set[int] = set()
+        self.tracks: Counter[int] = Counter()
         self.counts = [0] * len(self.labels)
         self.confidence_sum = 0.0
         self.gap_count = 1 if self._gap_since is not None else 0
@@ -83,7 +85,7 @@ class WindowAggregator:
         self.faces_max = max(self.faces_max, len(observations))
         for track_id, label_index, confidence in observations:
             self.observations += 1
-            self.tracks.add(track_id)
+            self.tracks[track_id] += 1
             self.counts[label_index] += 1
             self.confidence_sum += confidence
 
@@ -111,6 +113,10 @@ class WindowAggregator:
         gap_seconds = self.gap_seconds
         if self._gap_since is not None:
             gap_seconds += max(0.0, end - max(self._gap_since, self._start))
+        # A track seen in one frame only (a flicker, a false detection, a broken track) is not
+        # counted as a person, so fragmentation cannot lift a small group over min_group.
+        needed = min(2, self.processed)
+        tracks = sum(1 for n in self.tracks.values() if n >= needed)
         record: dict = {
             "start": iso(self._start),
             "end": iso(end),
@@ -121,9 +127,9 @@ class WindowAggregator:
             "face_observations": self.observations,
             "faces_mean": round(self.observations / self.processed, 3) if self.processed else 0.0,
             "faces_max": self.faces_max,
-            "tracks": len(self.tracks),
+            "tracks": tracks,
             "min_group": self.min_group,
-            "suppressed": len(self.tracks) < self.min_group,
+            "suppressed": tracks < self.min_group,
         }
         if not record["suppressed"]:
             total = self.observations

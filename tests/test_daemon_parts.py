@@ -414,3 +414,12 @@ def test_reclassify_interval_reuses_a_tracks_class_between_calls():
     assert classifier.batches == [2] + [0] * 9 + [2] + [0] * 9 + [2] + [0] * 4
     assert all([label for _, label, _ in obs] == [5, 5] for obs in out)
     assert (pipeline.faces, pipeline.classified) == (50, 6)
+
+
+def test_one_frame_tracks_do_not_count_towards_min_group():
+    agg = WindowAggregator(10, 5, LABELS, SHA, origin=T0)
+    feed(agg, T0, range(4))
+    feed(agg, T0 + 1, list(range(4)) + [99])  # a one-frame flicker: not a fifth person
+    (record,) = agg.advance(T0 + 10)
+    assert record["tracks"] == 4 and record["suppressed"]
+    assert record["face_observations"] == 9 and record["faces_max"] == 5
