@@ -134,6 +134,9 @@ class Daemon:
                     source_dropped = source.dropped
                 if self._stop.is_set():
                     break
+                if self._clock() - last_status >= 10.0:
+                    last_status = self._clock()
+                    notifier.status(self._status(not getattr(source, "lost", False)))
                 if frame is None:
                     continue
                 last_ts = ts
@@ -152,9 +155,6 @@ class Daemon:
                         notifier.ready(self._status(True))
                         log.info("ready: first frame processed (%d faces)", len(observations))
                     notifier.watchdog()
-                if self._clock() - last_status >= 10.0:
-                    last_status = self._clock()
-                    notifier.status(self._status(not getattr(source, "lost", False)))
                 if config.max_frames and s.frames_seen >= config.max_frames:
                     s.stopped_by = "max-frames"
                     break
