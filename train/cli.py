@@ -1,0 +1,244 @@
+"""The ``fer-train`` command line. Logging (and TF/absl quieting) is configured here only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from fer_edge.errors import ConfigError, FerError
+from fer_edge.labels import LABELS
+
+from .readers import KINDS
+
+log = logging.getLogger(__name__)
+
+EX_CONFIG = 78
+DETECTORS = ("auto", "yunet", "haar")
+
+
+class TrainGroup(click.Group):
+    """Turns FerError into a one-line message and a non-zero exit (78 for configuration)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"fer-train: error: {exc}", err=True)
+            ctx.exit(EX_CONFIG)
+        except FerError as exc:
+            click.echo(f"fer-train: error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def setup_logging(verbose: int) -> None:
+    """Our INFO progress on stderr; TF's C++ and absl chatter off."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("absl", "tensorflow", "h5py", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def parse_spec(text: str) -> tuple[str, Path]:
+    kind, sep, path = text.partition("=")
+    kind = kind.strip().lower()
+    if not sep or not path:
+        raise ConfigError(f"--data {text!r}: expected KIND=PATH, KIND one of {', '.join(KINDS)}")
+    if kind not in KINDS:
+        raise ConfigError(f"--data {text!r}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: dataset path not found")
+    return kind, Path(path)
+
+
+def data_option(f):
+    return click.option(
+        "--data",
+        "data_specs",
+        multiple=True,
+        required=True,
+        metavar="KIND=PATH",
+        help=f"A dataset ({', '.join(KINDS)}); repeat to fuse several.",
+    )(f)
+
+
+def prep_options(f):
+    for option in reversed(
+        [
+            click.option("--strict", is_flag=True, help="Fail on an unreadable image."),
+            click.option(
+                "--cache-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Prepared-array cache (default ~/.cache/fer-edge/prepared).",
+            ),
+            click.option("--detector", type=click.Choice(DETECTORS), default="auto"),
+            click.option("--face-model", type=click.Path(dir_okay=False), help="YuNet .onnx."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def fit_options(f):
+    for option in reversed(
+        [
+            click.option("--image-size", type=click.IntRange(32, 1024), default=224),
+            click.option(
+                "--weights",
+                default="imagenet",
+                show_default=True,
+                help="imagenet, none (from scratch) or a ResNet50 no-top .h5 file.",
+            ),
+            click.option("--epochs", type=click.IntRange(0), default=10, show_default=True),
+            click.option(
+                "--fine-tune-epochs", type=click.IntRange(0), default=10, show_default=True
+            ),
+            click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True),
+            click.option("--max-per-class", type=click.IntRange(1), default=None),
+            click.option("--seed", type=int, default=0, show_default=True),
+            click.option("--resume", is_flag=True, help="Continue an interrupted run in --out."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+@click.group(cls=TrainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="Debug log output.")
+def main(verbose: int) -> None:
+    """Fuse expression datasets, train a ResNet50 classifier, evaluate it."""
+    setup_logging(verbose)
+
+
+def _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, resume):
+    from .fit import FitParams
+
+    return FitParams(
+        image_size=image_size,
+        weights=weights,
+        epochs=epochs,
+        fine_tune_epochs=fine_tune_epochs,
+        batch_size=batch_size,
+        seed=seed,
+        resume=resume,
+    )
+
+
+@main.command()
+@data_option
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@fit_options
+@prep_options
+def fit(data_specs, out, image_size, weights, epochs, fine_tune_epochs, batch_size,
+        max_per_class, seed, resume, strict, cache_dir, detector, face_model):  # fmt: skip
+    """Train on the fused datasets; writes model.keras, its card and reports into --out."""
+    from .workflow import fit_run
+
+    specs = [parse_spec(s) for s in data_specs]
+    if (out / "model.keras").exists() and not resume:
+        raise ConfigError(f"{out}: already holds a trained model; choose another --out")
+    params = _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, resume)
+    results = fit_run(
+        specs, out, params, max_per_class=max_per_class, strict=strict,
+        cache_dir=cache_dir, detector=detector, face_model=face_model,
+    )  # fmt: skip
+    for name, res in results.items():
+        click.echo(f"{name}: test accuracy {res['accuracy']:.3f} on {res['n']} images")
+    click.echo(f"model: {out / 'model.keras'}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_option
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@prep_options
+def evaluate(model, data_specs, out, strict, cache_dir, detector, face_model):
+    """Evaluate a .keras or .tflite model per dataset: report.json, report.md, PNGs."""
+    from .workflow import evaluate_model
+
+    specs = [parse_spec(s) for s in data_specs]
+    report = evaluate_model(
+        model, specs, out, strict=strict, cache_dir=cache_dir, detector=detector,
+        face_model=face_model,
+    )  # fmt: skip
+    for name, res in report["datasets"].items():
+        click.echo(f"{name}: accuracy {res['accuracy']:.3f} on {res['n']} images ({res['split']})")
+    click.echo(f"report: {out / 'report.md'}")
+
+
+@main.command()
+@data_option
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@fit_options
+@prep_options
+def compare(data_specs, out, image_size, weights, epochs, fine_tune_epochs, batch_size,
+            max_per_class, seed, resume, strict, cache_dir, detector, face_model):  # fmt: skip
+    """A model per dataset plus the fused model, each tested on every dataset (one table)."""
+    from .workflow import compare as run_compare
+
+    specs = [parse_spec(s) for s in data_specs]
+    params = _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, resume)
+    run_compare(
+        specs, out, params, max_per_class=max_per_class, strict=strict,
+        cache_dir=cache_dir, detector=detector, face_model=face_model,
+    )  # fmt: skip
+    click.echo((out / "compare.md").read_text(encoding="utf-8"))
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path))
+def predict(model, folder, csv_file):
+    """Per-image confidence of every class for the face crops in FOLDER."""
+    import numpy as np
+
+    from fer_edge import atomic
+    from fer_edge.crop import CropRecipe, crop_square
+    from fer_edge.errors import ImageReadError
+    from fer_edge.imageio import read_image
+
+    from .evaluate import Predictor
+    from .readers import IMAGE_SUFFIXES
+
+    predictor = Predictor(model)
+    recipe = CropRecipe(size=predictor.image_size, margin=0.0, align=False)
+    paths, crops = [], []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        try:
+            image = read_image(path)
+        except ImageReadError as exc:
+            log.warning("skipped: %s", exc)
+            continue
+        height, width = image.shape[:2]
+        crops.append(crop_square(image, (0, 0, width, height), recipe))
+        paths.append(path)
+    if not crops:
+        raise ConfigError(f"{folder}: no readable images")
+    probs = predictor.predict(np.stack(crops))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["file", "prediction", *LABELS])
+    for path, row in zip(paths, probs, strict=True):
+        writer.writerow([path.name, LABELS[int(row.argmax())], *(f"{p:.4f}" for p in row)])
+    if csv_file:
+        atomic.write_text(csv_file, buffer.getvalue())
+    width = max(len(p.name) for p in paths)
+    click.echo(
+        f"{'file':<{width}}  {'prediction':<10}  " + "  ".join(f"{lb[:8]:>8}" for lb in LABELS)
+    )
+    for path, row in zip(paths, probs, strict=True):
+        cells = "  ".join(f"{p:8.3f}" for p in row)
+        click.echo(f"{path.name:<{width}}  {LABELS[int(row.argmax())]:<10}  {cells}")
+
+
+if __name__ == "__main__":
+    main(prog_name="fer-train")

@@ -1,0 +1,251 @@
+"""The fused data set: load sources, remove duplicates, assign splits, weigh classes.
+
+Public API (used by ``fer_convert``): :func:`load_sources`, :func:`load_split`,
+:class:`Prepared`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge.crop import CropRecipe
+from fer_edge.detect import FaceDetector, create_detector
+from fer_edge.errors import ConfigError
+from fer_edge.labels import LABELS
+
+from .prepare import Prepared, prepare_dataset
+from .readers import KINDS
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Prepared", "load_sources", "load_split", "class_weights", "composition", "SPLITS"]
+
+SPLITS = ("train", "val", "test")
+#: Subject-independent split fractions (val, test) for datasets without their own splits.
+HOLDOUT = (0.15, 0.15)
+
+
+def dataset_names(specs: list[tuple[str, Path]]) -> list[str]:
+    """Report names: the kind, numbered when a kind repeats (folder, folder2, ...)."""
+    seen: dict[str, int] = {}
+    names = []
+    for kind, _ in specs:
+        seen[kind] = seen.get(kind, 0) + 1
+        names.append(kind if seen[kind] == 1 else f"{kind}{seen[kind]}")
+    return names
+
+
+def load_sources(
+    specs: list[tuple[str, Path]],
+    image_size: int,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
+    detector: FaceDetector | None = None,
+    detector_kind: str = "auto",
+    face_model: str | None = None,
+    seed: int = 0,
+    assign_splits: bool = True,
+) -> Prepared:
+    """Read, crop and fuse datasets given as (kind, path); every image gets a split.
+
+    With ``assign_splits=False`` only the datasets' own splits are set ("" elsewhere).
+
+    Byte-identical images (same decoded pixels) are kept once across the whole fusion; a copy
+    in a test split wins over val and train, so nothing the model trains on is tested.
+    """
+    if not specs:
+        raise ConfigError("no datasets given; pass --data KIND=PATH")
+    for kind, path in specs:
+        if kind not in KINDS:
+            raise ConfigError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
+        if not Path(path).exists():
+            raise ConfigError(f"{path}: dataset path not found")
+    recipe = CropRecipe(size=int(image_size))
+    shared: list[FaceDetector] = [detector] if detector is not None else []
+
+    def factory() -> FaceDetector:
+        if not shared:
+            shared.append(create_detector(detector_kind, face_model))
+        return shared[0]
+
+    key = type(detector).__name__ if detector is not None else f"{detector_kind}:{face_model}"
+    parts = []
+    for (kind, path), name in zip(specs, dataset_names(specs), strict=True):
+        part = prepare_dataset(
+            kind,
+            Path(path),
+            name,
+            recipe,
+            strict=strict,
+            cache_dir=cache_dir,
+            detector_factory=factory,
+            detector_key=key,
+        )
+        parts.append(_assign_splits(part, name, seed) if assign_splits else part)
+    return _dedupe(Prepared.concat(parts, recipe.size))
+
+
+def _assign_splits(part: Prepared, name: str, seed: int) -> Prepared:
+    """Keep a dataset's own splits; fill missing ones by subject (seeded, no subject leaks)."""
+    splits = part.splits.astype("<U5").copy()
+    own = set(splits.tolist()) - {""}
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    if own and "val" not in own and "train" in own:
+        # Image-folder FER2013 has train/test only: carve a validation part out of train.
+        train = np.flatnonzero(splits == "train")
+        val = rng.choice(train, size=max(1, int(len(train) * HOLDOUT[0])), replace=False)
+        splits[val] = "val"
+    missing = splits == ""
+    if missing.any():
+        groups = np.where(
+            part.subjects == "", np.char.add("#", np.arange(len(splits)).astype(str)), part.subjects
+        )
+        subjects = np.array(sorted(set(groups[missing].tolist())))
+        order = rng.permutation(len(subjects))
+        n = len(subjects)
+        n_test = max(1, int(round(n * HOLDOUT[1]))) if n >= 3 else 0
+        n_val = max(1, int(round(n * HOLDOUT[0]))) if n >= 3 else 0
+        chosen = {s: "train" for s in subjects}
+        for i in order[:n_test]:
+            chosen[subjects[i]] = "test"
+        for i in order[n_test : n_test + n_val]:
+            chosen[subjects[i]] = "val"
+        for i in np.flatnonzero(missing):
+            splits[i] = chosen[groups[i]]
+    return Prepared(
+        part.images, part.labels, part.datasets, splits, part.subjects, part.skipped, part.hashes
+    )
+
+
+def _dedupe(prepared: Prepared) -> Prepared:
+    """Drop repeated pixels; a copy in test wins over val over train (no test leak)."""
+    if len(prepared) == 0:
+        return prepared
+    rank = {"test": 0, "val": 1, "train": 2}
+    order = sorted(range(len(prepared)), key=lambda i: rank.get(prepared.splits[i], 3))
+    seen: set[str] = set()
+    keep = np.zeros(len(prepared), bool)
+    skipped = {k: dict(v) for k, v in prepared.skipped.items()}
+    for i in order:
+        digest = prepared.hashes[i]
+        if digest in seen:
+            reasons = skipped.setdefault(str(prepared.datasets[i]), {})
+            reasons["duplicate"] = reasons.get("duplicate", 0) + 1
+            continue
+        seen.add(digest)
+        keep[i] = True
+    out = prepared.select(keep)
+    out.skipped = skipped
+    dropped = len(prepared) - len(out)
+    if dropped:
+        log.info("removed %d duplicate images across the fusion", dropped)
+    return out
+
+
+def cap_per_class(prepared: Prepared, max_per_class: int | None, seed: int = 0) -> Prepared:
+    """At most ``max_per_class`` images per (split, dataset, label), seeded."""
+    if not max_per_class:
+        return prepared
+    rng = np.random.default_rng(seed)
+    keep: list[int] = []
+    keys = zip(prepared.splits.tolist(), prepared.datasets.tolist(), prepared.labels.tolist())
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    for idx in groups.values():
+        keep.extend(rng.permutation(idx)[:max_per_class].tolist())
+    return prepared.select(np.array(sorted(keep), dtype=np.int64))
+
+
+def stratified_sample(prepared: Prepared, limit: int, seed: int = 0) -> Prepared:
+    """Up to ``limit`` images spread evenly over (label, dataset) groups."""
+    rng = np.random.default_rng(seed)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(prepared.labels.tolist(), prepared.datasets.tolist())):
+        groups.setdefault(key, []).append(i)
+    queues = [list(rng.permutation(idx)) for _, idx in sorted(groups.items())]
+    picked: list[int] = []
+    while len(picked) < limit and any(queues):
+        for queue in queues:
+            if queue and len(picked) < limit:
+                picked.append(int(queue.pop()))
+    return prepared.select(np.array(sorted(picked), dtype=np.int64))
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    """Inverse-frequency weights (mean 1 over present classes); absent classes get 1."""
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(float)
+    present = counts > 0
+    weights = np.ones(len(LABELS))
+    weights[present] = counts[present].sum() / (present.sum() * counts[present])
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def composition(prepared: Prepared) -> dict:
+    """Per dataset and label, counts per split; plus skipped counts by reason."""
+    out: dict = {"labels": list(LABELS), "datasets": {}}
+    names = sorted(set(prepared.datasets.tolist()) | set(prepared.skipped))
+    for name in names:
+        mine = prepared.datasets == name
+        table = {}
+        for i, label in enumerate(LABELS):
+            sel = mine & (prepared.labels == i)
+            table[label] = {s: int((sel & (prepared.splits == s)).sum()) for s in SPLITS}
+        out["datasets"][name] = {
+            "counts": table,
+            "totals": {s: int((mine & (prepared.splits == s)).sum()) for s in SPLITS},
+            "skipped": prepared.skipped.get(name, {}),
+        }
+    return out
+
+
+def held_out_subjects(prepared: Prepared) -> dict[str, dict[str, list[str]]]:
+    """Per dataset with subjects: the sorted subjects of its val and test splits."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for name in sorted(set(prepared.datasets.tolist())):
+        mine = (prepared.datasets == name) & (prepared.subjects != "")
+        if not mine.any():
+            continue
+        out[name] = {
+            s: sorted(set(prepared.subjects[mine & (prepared.splits == s)].tolist()))
+            for s in ("val", "test")
+        }
+    return out
+
+
+def read_run(run_dir: Path) -> dict:
+    path = Path(run_dir) / "run.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (not a fer-train run folder)") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg})") from None
+
+
+def load_split(run_dir: Path, split: str, limit: int | None = None, seed: int = 0) -> Prepared:
+    """One split of a training run, re-read from its recorded sources (through the cache)."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    run = read_run(run_dir)
+    params = run.get("parameters", {})
+    specs = [(s["kind"], Path(s["path"])) for s in run.get("sources", [])]
+    prepared = load_sources(
+        specs,
+        int(params["image_size"]),
+        cache_dir=params.get("cache_dir"),
+        detector_kind=params.get("detector", "auto"),
+        face_model=params.get("face_model"),
+        seed=int(params.get("seed", 0)),
+    )
+    prepared = cap_per_class(prepared, params.get("max_per_class"), int(params.get("seed", 0)))
+    part = prepared.select(prepared.splits == split)
+    if limit is not None and len(part) > limit:
+        part = stratified_sample(part, limit, seed)
+    return part

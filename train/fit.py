@@ -1,0 +1,185 @@
+"""Training: tf.data input, two-stage fine-tuning or from-scratch training, resumable.
+
+Pretrained weights: stage 1 trains the head with the base frozen (Adam 1e-3), stage 2 unfreezes
+the ``conv5_*`` blocks with BatchNormalization frozen at a low learning rate (Adam 1e-5).
+From scratch (``--weights none``): everything trains in one stage with SGD (momentum 0.9,
+Nesterov, weight decay) on a linear warm-up then cosine schedule, and BatchNormalization's
+moving statistics are recomputed over the training set at the end ("precise BN"), which keeps
+short runs from evaluating with barely-updated statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge import atomic
+
+from . import model as model_lib
+from .data import class_weights
+from .prepare import Prepared
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FitParams:
+    image_size: int = 224
+    weights: str = "imagenet"
+    epochs: int = 10
+    fine_tune_epochs: int = 10
+    batch_size: int = 32
+    seed: int = 0
+    patience: int = 5
+    resume: bool = False
+    verbose: int = 2
+
+
+def setup_devices():
+    """MirroredStrategy over all GPUs with mixed precision; the default strategy on CPU."""
+    import tensorflow as tf
+
+    k = model_lib.keras()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        k.mixed_precision.set_global_policy("mixed_float16")
+        log.info("training on %d GPU(s) with mixed precision", len(gpus))
+        return tf.distribute.MirroredStrategy()
+    log.info("training on the CPU (no GPU found)")
+    return tf.distribute.get_strategy()
+
+
+def make_dataset(images, labels, batch_size: int, shuffle: bool, seed: int):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        ds = ds.shuffle(min(len(labels), 10000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(
+        lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
+    """Train a model on ``train`` (validated on ``val``); returns (model, history dict)."""
+    k = model_lib.keras()
+    k.utils.set_random_seed(params.seed)
+    strategy = setup_devices()
+    ckpt = run_dir / "checkpoints"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    with strategy.scope():
+        model = model_lib.build_model(params.image_size, params.weights, seed=params.seed)
+    batch = params.batch_size * strategy.num_replicas_in_sync
+    train_ds = make_dataset(train.images, train.labels, batch, True, params.seed)
+    val_ds = make_dataset(val.images, val.labels, batch, False, params.seed) if len(val) else None
+    weights = class_weights(train.labels)
+    log.info("class weights: %s", {i: round(w, 2) for i, w in weights.items()})
+    history: dict = {"stages": []}
+    steps = max(1, int(np.ceil(len(train) / batch)))
+    if params.weights == "none":
+        stages = [("scratch", params.epochs + params.fine_tune_epochs)]
+    else:
+        stages = [("head", params.epochs), ("fine-tune", params.fine_tune_epochs)]
+    for name, epochs in stages:
+        if epochs <= 0:
+            continue
+        done = ckpt / f"{name}.weights.h5"
+        with strategy.scope():
+            optimizer = _configure(model, name, epochs, steps, params)
+            model.compile(
+                optimizer=optimizer,
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+            )
+        if params.resume and done.is_file():
+            model.load_weights(done)
+            log.info("stage %s: already done, weights restored from %s", name, done)
+            history["stages"].append({"stage": name, "resumed": True})
+            continue
+        monitor = "val_loss" if val_ds is not None else "loss"
+        callbacks = [
+            k.callbacks.BackupAndRestore(str(ckpt / f"backup-{name}")),
+            k.callbacks.EarlyStopping(
+                monitor=monitor, patience=params.patience, restore_best_weights=True
+            ),
+        ]
+        log.info("stage %s: %d epochs, %d steps each, batch %d", name, epochs, steps, batch)
+        result = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            class_weight=weights,
+            callbacks=callbacks,
+            verbose=params.verbose,
+        )
+        if name == "scratch":
+            precise_batchnorm(model, train.images, batch)
+        model.save_weights(done)
+        history["stages"].append(
+            {
+                "stage": name,
+                "history": {m: [float(v) for v in vs] for m, vs in result.history.items()},
+            }
+        )
+    return model, history
+
+
+def _configure(model, stage: str, epochs: int, steps: int, params: FitParams):
+    k = model_lib.keras()
+    if stage == "head":
+        model_lib.freeze_base(model)
+        return k.optimizers.Adam(1e-3)
+    if stage == "fine-tune":
+        n = model_lib.unfreeze_top(model)
+        log.info("fine-tuning %d layers of conv5 (BatchNormalization frozen)", n)
+        return k.optimizers.Adam(1e-5)
+    model_lib.unfreeze_all(model)
+    total = epochs * steps
+    warmup = max(1, min(total // 2, max(steps, total // 10)))
+    peak = 0.1 * params.batch_size / 256
+    schedule = k.optimizers.schedules.CosineDecay(
+        0.0, max(1, total - warmup), alpha=0.01, warmup_target=peak, warmup_steps=warmup
+    )
+    log.info("from scratch: SGD, warm-up %d steps to lr %.4f, cosine over %d", warmup, peak, total)
+    return k.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+
+def precise_batchnorm(model, images: np.ndarray, batch_size: int, max_batches: int = 200) -> int:
+    """Set BatchNormalization moving statistics to the average over training batches."""
+    import tensorflow as tf
+
+    k = model_lib.keras()
+    layers = [
+        layer
+        for layer in model_lib.backbone(model).layers
+        if isinstance(layer, k.layers.BatchNormalization) and layer.trainable
+    ]
+    if not layers or len(images) == 0:
+        return 0
+    original = [layer.momentum for layer in layers]
+    n = 0
+    body = k.Model(model.input, model.get_layer("pool").output)
+    try:
+        for start in range(0, len(images), batch_size):
+            if n >= max_batches:
+                break
+            n += 1
+            for layer in layers:
+                layer.momentum = (n - 1) / n  # running mean of the batch statistics
+            body(
+                tf.convert_to_tensor(images[start : start + batch_size], tf.float32), training=True
+            )
+    finally:
+        for layer, momentum in zip(layers, original, strict=True):
+            layer.momentum = momentum
+    log.info("recomputed BatchNormalization statistics over %d batches", n)
+    return n
+
+
+def write_history(path: Path, history: dict) -> None:
+    atomic.write_text(path, json.dumps(history, indent=2) + "\n")

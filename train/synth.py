@@ -1,0 +1,81 @@
+"""A small synthetic expression set in the real on-disk formats, for demos and tests.
+
+Each class is a distinct, learnable grey pattern (stripes of a class-specific period and
+direction plus noise), so a short training run must beat chance. Written as a FER2013 Kaggle
+CSV and a CK+48 folder tree; no real faces, so no face detector is needed.
+
+    python -m fer_train.synth OUT_DIR [--per-class N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_edge.labels import CKPLUS_CODES, FER2013_CODES, LABELS
+
+#: CK+48 folder names (CK+'s own label words).
+CK48_FOLDERS = {"anger": "anger", "disgust": "disgust", "fear": "fear", "happy": "happy",
+                "sadness": "sadness", "surprise": "surprise"}  # fmt: skip
+
+
+def pattern(label: str, rng: np.random.Generator, size: int = 48) -> np.ndarray:
+    """A grey (size, size) uint8 image whose stripes identify ``label``."""
+    i = LABELS.index(label)
+    period = 4 + 3 * (i % 4)
+    yy, xx = np.mgrid[0:size, 0:size]
+    coord = xx if i < 4 else yy
+    phase = rng.uniform(0, period)
+    wave = np.sin(2 * np.pi * (coord + phase) / period)
+    base = 60 + 20 * i
+    image = base + 50 * wave + rng.normal(0, 8, (size, size))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def write_fer2013_csv(path: Path, per_class: int = 12, seed: int = 0) -> Path:
+    """A Kaggle-style ``emotion,pixels,Usage`` CSV with Training/PublicTest/PrivateTest rows."""
+    rng = np.random.default_rng(seed)
+    codes = {label: code for code, label in FER2013_CODES.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for label in LABELS:
+            for k in range(per_class):
+                usage = ("Training",) * 6 + ("PublicTest", "PrivateTest")
+                pixels = " ".join(map(str, pattern(label, rng).ravel().tolist()))
+                writer.writerow([codes[label], pixels, usage[k % len(usage)]])
+    return path
+
+
+def write_ckplus48(root: Path, subjects: int = 6, per_subject: int = 2, seed: int = 1) -> Path:
+    """A CK+48 tree: ``<class>/S0xx_00y_000000zz.png`` (no neutral class, as in CK+48)."""
+    rng = np.random.default_rng(seed)
+    for label, folder in CK48_FOLDERS.items():
+        out = root / folder
+        out.mkdir(parents=True, exist_ok=True)
+        seq = [c for c, name in CKPLUS_CODES.items() if name == label][0]
+        for s in range(subjects):
+            for f in range(per_subject):
+                name = f"S{10 + s:03d}_{seq:03d}_{f + 10:08d}.png"
+                cv2.imwrite(str(out / name), pattern(label, rng))
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--per-class", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    csv_path = write_fer2013_csv(args.out / "fer2013" / "fer2013.csv", args.per_class, args.seed)
+    ck = write_ckplus48(args.out / "CK+48", seed=args.seed + 1)
+    print(f"fer2013={csv_path.parent}\nckplus={ck}")
+
+
+if __name__ == "__main__":
+    main()

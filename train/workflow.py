@@ -1,0 +1,205 @@
+"""The commands' work: a training run folder, evaluation of a model, the per-dataset comparison."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge import atomic
+from fer_edge.card import ModelCard, sha256_file, write_card
+from fer_edge.crop import CropRecipe
+from fer_edge.errors import ConfigError
+
+from . import data
+from .evaluate import Predictor, metrics, write_reports
+from .fit import FitParams, train, write_history
+from .model import save_model
+from .prepare import Prepared
+
+log = logging.getLogger(__name__)
+
+
+def _write_json(path: Path, obj) -> None:
+    atomic.write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def fit_run(
+    specs: list[tuple[str, Path]],
+    out: Path,
+    params: FitParams,
+    *,
+    max_per_class: int | None = None,
+    strict: bool = False,
+    cache_dir: Path | None = None,
+    detector: str = "auto",
+    face_model: str | None = None,
+) -> dict:
+    """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
+    out.mkdir(parents=True, exist_ok=True)
+    prepared = data.load_sources(
+        specs,
+        params.image_size,
+        strict=strict,
+        cache_dir=cache_dir,
+        detector_kind=detector,
+        face_model=face_model,
+        seed=params.seed,
+    )
+    prepared = data.cap_per_class(prepared, max_per_class, params.seed)
+    train_part = prepared.select(prepared.splits == "train")
+    val_part = prepared.select(prepared.splits == "val")
+    test_part = prepared.select(prepared.splits == "test")
+    if len(train_part) == 0:
+        raise ConfigError("no training images left after reading the datasets")
+    comp = data.composition(prepared)
+    _write_json(out / "composition.json", comp)
+    run = {
+        "sources": [
+            {"name": n, "kind": k, "path": str(Path(p).resolve())}
+            for (k, p), n in zip(specs, data.dataset_names(specs), strict=True)
+        ],
+        "parameters": {
+            **asdict(params),
+            "max_per_class": max_per_class,
+            "detector": detector,
+            "face_model": face_model,
+            "cache_dir": str(cache_dir) if cache_dir else None,
+        },
+        "splits": {s: int((prepared.splits == s).sum()) for s in data.SPLITS},
+        "held_out_subjects": data.held_out_subjects(prepared),
+    }
+    _write_json(out / "run.json", run)
+    log.info(
+        "training on %d images (val %d, test %d)", len(train_part), len(val_part), len(test_part)
+    )
+    model, history = train(train_part, val_part, params, out)
+    write_history(out / "history.json", history)
+    model_path = out / "model.keras"
+    save_model(model, model_path)
+    results = _evaluate_parts(
+        lambda images: np.asarray(model.predict(images.astype(np.float32), verbose=0)),
+        test_part,
+        "test",
+    )
+    write_reports(out, results, f"Test split of the run {out.name}")
+    card = ModelCard(
+        model_file=model_path.name,
+        model_format="keras",
+        sha256=sha256_file(model_path),
+        crop=CropRecipe(size=params.image_size),
+        mode="keras",
+        training={
+            "datasets": run["sources"],
+            "splits": run["splits"],
+            "weights": params.weights,
+            "epochs": params.epochs,
+            "fine_tune_epochs": params.fine_tune_epochs,
+            "composition": {n: d["totals"] for n, d in comp["datasets"].items()},
+        },
+        metrics={n: {"accuracy": r["accuracy"], "n": r["n"]} for n, r in results.items()},
+        source={"tool": "fer-train", "run": str(out.resolve())},
+    )
+    write_card(card, out / "model_card.json")
+    return results
+
+
+def _evaluate_parts(predict, prepared: Prepared, split: str) -> dict[str, dict]:
+    results = {}
+    for name in sorted(set(prepared.datasets.tolist())):
+        part = prepared.select(prepared.datasets == name)
+        if len(part) == 0:
+            continue
+        pred = predict(part.images).argmax(axis=1)
+        results[name] = metrics(part.labels, pred, split)
+    return results
+
+
+def evaluation_part(prepared: Prepared, name: str, run: dict | None) -> tuple[Prepared, str]:
+    """The images of ``name`` to evaluate on, and which part they are.
+
+    ``prepared`` holds only the datasets' own splits. Its own test split where it has one; the
+    run's held-out subjects where the model was trained on it; else all of it.
+    """
+    mine = prepared.select(prepared.datasets == name)
+    if (mine.splits == "test").any():
+        return mine.select(mine.splits == "test"), "test"
+    trained_on = {s["name"] for s in run.get("sources", [])} if run else set()
+    subjects = (run or {}).get("held_out_subjects", {}).get(name, {}).get("test")
+    if name in trained_on and subjects:
+        keep = np.isin(mine.subjects, subjects)
+        return mine.select(keep), f"held-out test subjects of the run ({len(subjects)})"
+    return mine, "all (the model was not trained on this dataset)"
+
+
+def evaluate_model(
+    model_path: Path,
+    specs: list[tuple[str, Path]],
+    out: Path,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
+    detector: str = "auto",
+    face_model: str | None = None,
+) -> dict:
+    predictor = Predictor(model_path)
+    run_file = model_path.parent / "run.json"
+    run = data.read_run(model_path.parent) if run_file.is_file() else None
+    prepared = data.load_sources(
+        specs,
+        predictor.image_size,
+        strict=strict,
+        cache_dir=cache_dir,
+        detector_kind=detector,
+        face_model=face_model,
+        assign_splits=False,
+    )
+    results = {}
+    for name in data.dataset_names(specs):
+        part, split = evaluation_part(prepared, name, run)
+        if len(part) == 0:
+            log.warning("%s: nothing to evaluate", name)
+            continue
+        pred = predictor.predict(part.images).argmax(axis=1)
+        results[name] = metrics(part.labels, pred, split)
+        log.info(
+            "%s: accuracy %.3f on %d images (%s)", name, results[name]["accuracy"], len(part), split
+        )
+    return write_reports(out, results, f"Evaluation of {model_path.name}")
+
+
+def compare(specs: list[tuple[str, Path]], out: Path, params: FitParams, **options) -> dict:
+    """A model per dataset plus the fused one, each evaluated on every dataset's test part."""
+    names = data.dataset_names(specs)
+    runs = {name: [spec] for name, spec in zip(names, specs, strict=True)}
+    if len(specs) > 1:
+        runs["fused"] = list(specs)
+    table: dict[str, dict] = {}
+    for run_name, run_specs in runs.items():
+        run_dir = out / run_name
+        log.info("compare: training %s on %s", run_name, ", ".join(k for k, _ in run_specs))
+        fit_run(run_specs, run_dir, params, **options)
+        evaluated = evaluate_model(
+            run_dir / "model.keras",
+            specs,
+            run_dir / "evaluation",
+            strict=options.get("strict", False),
+            cache_dir=options.get("cache_dir"),
+            detector=options.get("detector", "auto"),
+            face_model=options.get("face_model"),
+        )
+        table[run_name] = {
+            n: {"accuracy": r["accuracy"], "n": r["n"], "split": r["split"]}
+            for n, r in evaluated["datasets"].items()
+        }
+    _write_json(out / "compare.json", {"trained_on": table})
+    lines = ["# Per-dataset and fused models", "", "| trained on | " + " | ".join(names) + " |"]
+    lines.append("|---" * (len(names) + 1) + "|")
+    for run_name, row in table.items():
+        cells = [f"{row[n]['accuracy']:.1%} (n={row[n]['n']})" if n in row else "-" for n in names]
+        lines.append(f"| {run_name} | " + " | ".join(cells) + " |")
+    atomic.write_text(out / "compare.md", "\n".join(lines) + "\n")
+    return table
