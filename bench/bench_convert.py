@@ -31,7 +31,7 @@ def build_resnet50(size: int):
     except ImportError:
         build_model = None
     if build_model is not None:
-        return build_model(image_size=size, weights=None)
+        return build_model(image_size=size, weights="none")
     import keras
 
     from fer_edge.preprocess import IMAGENET_CAFFE_MEAN_BGR

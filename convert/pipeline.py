@@ -146,7 +146,9 @@ def _calibration(req: Request, source: Source, size: int) -> tuple[np.ndarray, d
         prepared = sources.from_specs(req.calibration, size, "calibration")
         origin = [f"{k}={p}" for k, p in req.calibration]
     elif source.run_dir is not None:
-        prepared, split = sources.from_run(source.run_dir, ("train",), "calibration")
+        prepared, split = sources.from_run(
+            source.run_dir, ("train",), "calibration", limit=req.samples, seed=req.seed
+        )
         origin = [f"run:{split}"]
     else:
         raise ConfigError(

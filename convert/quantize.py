@@ -33,20 +33,9 @@ def load_keras(path: str | os.PathLike):
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
-    import keras
+    from fer_train.model import load_model
 
-    _register_custom_layers()
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad archive
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFileError(f"{path}: not a loadable Keras model ({reason})") from None
-
-
-def _register_custom_layers() -> None:
-    """Import fer_train's model module when present so its registered layers deserialise."""
-    with contextlib.suppress(ImportError):
-        import fer_train.model  # noqa: F401
+    return load_model(path)
 
 
 def check_model(model) -> int:

@@ -12,11 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.errors import ConfigError, FerError
+from fer_train.readers import KINDS
 
 log = logging.getLogger(__name__)
-
-#: Dataset kinds ``fer_train.data.load_sources`` understands.
-KINDS = ("fer2013", "ckplus", "jaffe", "folder")
 
 
 def _data():
@@ -52,12 +50,17 @@ def from_specs(specs: list[tuple[str, Path]], image_size: int, what: str):
     return prepared
 
 
-def from_run(run_dir: Path, splits: tuple[str, ...], what: str):
-    """The first non-empty split of a training run, e.g. ("test", "val")."""
+def from_run(
+    run_dir: Path, splits: tuple[str, ...], what: str, limit: int | None = None, seed: int = 0
+):
+    """The first non-empty split of a training run, e.g. ("test", "val").
+
+    With ``limit``, at most that many images, stratified by class and source dataset.
+    """
     data, problems = _data(), []
     for split in splits:
         try:
-            prepared = data.load_split(run_dir, split)
+            prepared = data.load_split(run_dir, split, limit=limit, seed=seed)
         except FerError as exc:
             problems.append(str(exc))
             continue
@@ -70,31 +73,10 @@ def from_run(run_dir: Path, splits: tuple[str, ...], what: str):
     )
 
 
-def stratified_indices(
-    labels: np.ndarray, datasets: np.ndarray, n: int, seed: int = 0
-) -> np.ndarray:
-    """Up to ``n`` indices spread evenly over (class, dataset) groups, random within a group."""
-    rng = np.random.default_rng(seed)
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(labels.tolist(), datasets.tolist(), strict=True)):
-        groups.setdefault(key, []).append(i)
-    queues = [list(rng.permutation(idx)) for _, idx in sorted(groups.items())]
-    picked: list[int] = []
-    while len(picked) < n and any(queues):
-        for queue in queues:
-            if queue and len(picked) < n:
-                picked.append(int(queue.pop()))
-    return np.array(sorted(picked), dtype=np.int64)
-
-
 def calibration_images(prepared, n: int, seed: int = 0) -> np.ndarray:
-    """A stratified representative set of at most ``n`` crops."""
-    idx = stratified_indices(
-        np.asarray(prepared.labels), np.asarray(prepared.datasets), n, seed=seed
-    )
+    """A representative set of at most ``n`` crops, stratified by class and source dataset."""
+    sample = _data().stratified_sample(prepared, n, seed=seed)
     log.info(
-        "calibration: %d of %d images, stratified by class and source",
-        len(idx),
-        len(prepared.images),
+        "calibration: %d of %d images, stratified by class and source", len(sample), len(prepared)
     )
-    return np.asarray(prepared.images)[idx]
+    return np.asarray(sample.images)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -18,56 +17,43 @@ from tiny_model import separable_set, train_tiny_keras  # noqa: E402
 from fer_convert import sources  # noqa: E402
 from fer_convert.cli import EXIT_PARITY, main  # noqa: E402
 from fer_edge.card import ModelCard, load_for_model, sha256_file, write_card  # noqa: E402
-from fer_edge.crop import CropRecipe, to_rgb  # noqa: E402
+from fer_edge.crop import CropRecipe  # noqa: E402
 from fer_edge.errors import ConfigError  # noqa: E402
-from fer_edge.imageio import read_image  # noqa: E402
-from fer_edge.labels import LABELS, canonical, index  # noqa: E402
+from fer_edge.labels import FER2013_CODES, LABELS  # noqa: E402
+from fer_train import data as train_data  # noqa: E402
+from fer_train.prepare import Prepared  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
 
-class FakeData:
-    """Stands in for fer_train.data: a run's splits in memory, ``folder`` datasets from disk."""
+class FakeRunData:
+    """fer_train.data with a run's splits held in memory; dataset reading stays the real one."""
 
     def __init__(self, splits: dict[str, tuple[np.ndarray, np.ndarray]]):
         self.splits = splits
-
-    @staticmethod
-    def _prepared(images, labels, dataset, split):
-        n = len(labels)
-        return SimpleNamespace(
-            images=images,
-            labels=np.asarray(labels, np.int64),
-            datasets=np.full(n, dataset),
-            splits=np.full(n, split),
-        )
+        self.load_sources = train_data.load_sources
+        self.stratified_sample = train_data.stratified_sample
 
     def load_split(self, run_dir: Path, split: str, limit=None, seed=0):
         if split not in self.splits:
             raise ConfigError(f"{run_dir}: the run has no {split!r} split")
         images, labels = self.splits[split]
-        return self._prepared(images[:limit], labels[:limit], "synthetic", split)
-
-    def load_sources(self, specs, image_size, *, strict=False, cache_dir=None, detector=None):
-        images, labels = [], []
-        for kind, root in specs:
-            assert kind == "folder"
-            for path in sorted(Path(root).glob("*/*.png")):
-                rgb = to_rgb(read_image(path))
-                images.append(cv2.resize(rgb, (image_size, image_size)))
-                labels.append(index(canonical(path.parent.name)))
-        shape = (0, image_size, image_size, 3)
-        stack = np.stack(images) if images else np.empty(shape, np.uint8)
-        return self._prepared(stack, labels, "folder", "all")
+        n = len(labels)
+        part = Prepared(
+            images, labels, np.full(n, "synthetic"), np.full(n, split), np.full(n, ""), {}
+        )
+        return part if limit is None else train_data.stratified_sample(part, limit, seed)
 
 
-def write_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
-    """A ``folder`` dataset: ROOT/<label>/<n>.png, the on-disk format of fer_train's folder kind."""
-    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-        folder = root / LABELS[label]
-        folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / f"{i:03d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    return root
+def write_fer2013(path: Path, images: np.ndarray, labels: np.ndarray) -> Path:
+    """A FER2013 CSV (emotion code, 48x48 grey pixels, Usage), the Kaggle file's format."""
+    codes = {label: code for code, label in FER2013_CODES.items()}
+    rows = ["emotion,pixels,Usage"]
+    for image, label in zip(images, labels, strict=True):
+        grey = cv2.cvtColor(cv2.resize(image, (48, 48)), cv2.COLOR_RGB2GRAY)
+        rows.append(f"{codes[LABELS[label]]},{' '.join(map(str, grey.ravel()))},PublicTest")
+    path.write_text("\n".join(rows) + "\n")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +63,7 @@ def trained():
 
 @pytest.fixture
 def fake_data(monkeypatch):
-    data = FakeData({"train": separable_set(10, seed=1), "test": separable_set(6, seed=2)})
+    data = FakeRunData({"train": separable_set(10, seed=1), "test": separable_set(6, seed=2)})
     monkeypatch.setattr(sources, "_data", lambda: data)
     return data
 
@@ -133,13 +119,13 @@ def test_int8_from_run_dir(run_dir):
 
 
 def test_float16_to_out_path_with_validate_folder(run_dir, tmp_path):
-    held_out = write_folder(tmp_path / "held", *separable_set(2, seed=7))
+    held_out = write_fer2013(tmp_path / "held.csv", *separable_set(2, seed=7))
     out = tmp_path / "dist" / "models" / "fer.tflite"  # folders created on success
-    result = invoke(run_dir, "--float16", "--out", out, "--validate", f"folder={held_out}")
+    result = invoke(run_dir, "--float16", "--out", out, "--validate", f"fer2013={held_out}")
     assert result.exit_code == 0, result.stderr
     card = load_for_model(out)
     assert card.mode == "float16" and card.input_dtype == "float32"
-    assert card.parity["n"] == 14 and card.parity["data"] == [f"folder={held_out}"]
+    assert card.parity["n"] == 14 and card.parity["data"] == [f"fer2013={held_out}"]
     assert listing(out.parent) == ["fer.json", "fer.tflite"]
 
 
@@ -152,19 +138,19 @@ def test_validation_falls_back_to_val_split(run_dir, fake_data):
 
 def test_constant_calibration_fails_parity_and_writes_nothing(run_dir, tmp_path):
     flat = np.full((14, 32, 32, 3), 0, np.uint8)
-    calib = write_folder(tmp_path / "flat", flat, np.arange(14) % 7)
+    calib = write_fer2013(tmp_path / "flat.csv", flat, np.arange(14) % 7)
     before = listing(run_dir)
-    result = invoke(run_dir, "--int8", "--calibration", f"folder={calib}")
+    result = invoke(run_dir, "--int8", "--calibration", f"fer2013={calib}")
     assert result.exit_code == EXIT_PARITY
     assert result.stderr.startswith("fer-convert: error: top-1 agreement")
     assert "FAIL" in result.stdout
     assert listing(run_dir) == before  # no model, no card, no temp file
     elsewhere = tmp_path / "new" / "deep" / "m.tflite"
-    failed = invoke(run_dir, "--int8", "--calibration", f"folder={calib}", "--out", elsewhere)
+    failed = invoke(run_dir, "--int8", "--calibration", f"fer2013={calib}", "--out", elsewhere)
     assert failed.exit_code == EXIT_PARITY
     assert not (tmp_path / "new").exists()  # folders it created are removed again
 
-    forced = invoke(run_dir, "--int8", "--calibration", f"folder={calib}", "--force")
+    forced = invoke(run_dir, "--int8", "--calibration", f"fer2013={calib}", "--force")
     assert forced.exit_code == 0
     card = load_for_model(run_dir / "model_int8.tflite")
     assert card.parity["passed"] is False and card.parity["agreement"] < 0.98
@@ -202,7 +188,7 @@ def test_no_calibration_data(run_dir, fake_data, tmp_path):
     _one_line_error(invoke(run_dir, "--int8"), "no calibration data")
     empty = tmp_path / "empty"
     empty.mkdir()
-    _one_line_error(invoke(run_dir, "--int8", "--calibration", f"folder={empty}"), "no calibration")
+    _one_line_error(invoke(run_dir, "--int8", "--calibration", f"folder={empty}"), str(empty))
     loose = tmp_path / "loose" / "model.keras"
     loose.parent.mkdir()
     (run_dir / "model.keras").rename(loose)
@@ -211,7 +197,8 @@ def test_no_calibration_data(run_dir, fake_data, tmp_path):
 
 
 def test_unreadable_calibration_image(run_dir, tmp_path):
-    calib = write_folder(tmp_path / "calib", *separable_set(1, seed=4))
+    calib = tmp_path / "calib"
+    (calib / "happy").mkdir(parents=True)
     broken = calib / "happy" / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     before = listing(run_dir)

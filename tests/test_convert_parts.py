@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from fer_convert import parity, sources
 from fer_edge.errors import ConfigError
 from fer_edge.labels import LABELS
+from fer_train.prepare import Prepared
 
 
 def test_parse_spec(tmp_path):
@@ -22,34 +21,19 @@ def test_parse_spec(tmp_path):
         sources.parse_spec(f"folder={tmp_path / 'missing'}")
 
 
-def test_stratified_indices_cover_every_class_and_source():
+def test_calibration_images_are_stratified_by_class_and_source():
+    n = 100
     labels = np.array([0] * 90 + [1] * 5 + [2] * 5)
     datasets = np.array(["fer2013"] * 95 + ["jaffe"] * 5)
-    idx = sources.stratified_indices(labels, datasets, 12, seed=1)
-    assert len(idx) == len(set(idx.tolist())) == 12
-    picked = labels[idx]
-    # three groups (0/fer2013, 1/fer2013, 2/jaffe): 4 each, not 12 of the majority class
-    assert np.bincount(picked, minlength=3).tolist() == [4, 4, 4]
-    assert set(datasets[idx]) == {"fer2013", "jaffe"}
-
-
-def test_stratified_indices_small_pool_and_seed():
-    labels, datasets = np.array([0, 1, 1]), np.array(["a", "a", "a"])
-    assert sorted(sources.stratified_indices(labels, datasets, 10).tolist()) == [0, 1, 2]
-    big = np.arange(200) % 7
-    a = sources.stratified_indices(big, np.full(200, "x"), 20, seed=1)
-    b = sources.stratified_indices(big, np.full(200, "x"), 20, seed=2)
-    assert not np.array_equal(a, b)
-
-
-def test_calibration_images_returns_the_sampled_crops():
-    images = np.arange(6, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
-    prepared = SimpleNamespace(
-        images=images, labels=np.array([0, 0, 0, 1, 1, 1]), datasets=np.array(["a"] * 6)
-    )
-    out = sources.calibration_images(prepared, 2)
-    assert out.shape == (2, 4, 4, 3)
-    assert sorted(out[:, 0, 0, 0] // 3) == [0, 1]  # one of each class
+    images = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
+    prepared = Prepared(images, labels, datasets, np.full(n, "train"), np.full(n, ""), {})
+    out = sources.calibration_images(prepared, 12, seed=1)
+    assert out.shape == (12, 4, 4, 3) and out.dtype == np.uint8
+    picked = out[:, 0, 0, 0].astype(int)  # the image's value is its index
+    assert len(set(picked.tolist())) == 12
+    # three (class, source) groups get 4 each, not 12 of the majority class
+    assert np.bincount(labels[picked], minlength=3).tolist() == [4, 4, 4]
+    assert set(datasets[picked]) == {"fer2013", "jaffe"}
 
 
 def _probs(top: np.ndarray, confidence: float = 0.9) -> np.ndarray:
