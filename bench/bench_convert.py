@@ -1,6 +1,6 @@
 """Benchmark fer-convert: size, conversion time and per-face latency of each TFLite mode.
 
-A ResNet50 (random weights, 7-class head, preprocessing inside the graph) is converted to
+fer-train's ResNet50 (random weights, 7-class head, preprocessing in the graph) is converted to
 float32, float16 and int8; each is run through the device runtime (fer_edge.runtime.Classifier)
 at batch 1 and 8. Prints one JSON object. Usage:
 
@@ -22,32 +22,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-
-
-def build_resnet50(size: int):
-    """fer_train's builder when it has one, else the same architecture built here."""
-    try:
-        from fer_train.model import build_model
-    except ImportError:
-        build_model = None
-    if build_model is not None:
-        return build_model(image_size=size, weights="none")
-    import keras
-
-    from fer_edge.preprocess import IMAGENET_CAFFE_MEAN_BGR
-
-    inputs = keras.Input((size, size, 3), dtype="float32")
-    # "caffe" preprocessing as a fixed 1x1 convolution: RGB→BGR, minus the ImageNet mean
-    to_bgr = keras.layers.Conv2D(3, 1, trainable=False, name="caffe_preprocess")
-    x = to_bgr(inputs)
-    to_bgr.set_weights(
-        [np.eye(3, dtype=np.float32)[::-1].reshape(1, 1, 3, 3), -np.array(IMAGENET_CAFFE_MEAN_BGR)]
-    )
-    base = keras.applications.ResNet50(include_top=False, weights=None, input_tensor=x)
-    x = keras.layers.GlobalAveragePooling2D()(base.output)
-    x = keras.layers.Dropout(0.3)(x)
-    outputs = keras.layers.Dense(7, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="fer_resnet50")
 
 
 def latency_ms(classifier, images: np.ndarray, batch: int, repeats: int) -> float:
@@ -74,8 +48,9 @@ def main() -> None:
 
     from fer_convert.quantize import convert
     from fer_edge.runtime import Classifier, select_runtime
+    from fer_train.model import build_model
 
-    model = build_resnet50(args.size)
+    model = build_model(image_size=args.size, weights="none")
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (max(args.samples, 8), args.size, args.size, 3), np.uint8)
     results: dict = {}
@@ -103,9 +78,10 @@ def main() -> None:
             results["float32"]["ms_per_face_batch1"] / entry["ms_per_face_batch1"], 2
         )
     runtime = select_runtime()
+    load_1min = os.getloadavg()[0]  # other processes on the CPU skew the latencies
     report = {
         "benchmark": "fer-convert",
-        "model": f"ResNet50 (weights=None, 7-class head), input {args.size}",
+        "model": f"fer_train.model.build_model ResNet50, weights none, input {args.size}",
         "keras_bytes": keras_bytes,
         "calibration_samples": args.samples,
         "threads": args.threads,
@@ -114,6 +90,7 @@ def main() -> None:
             "cpu_count": os.cpu_count(),
             "arch": platform.machine(),
             "python": platform.python_version(),
+            "load_avg_1min_at_end": round(load_1min, 2),
         },
         "modes": results,
     }
