@@ -154,7 +154,9 @@ def cap_per_class(prepared: Prepared, max_per_class: int | None, seed: int = 0) 
         return prepared
     rng = np.random.default_rng(seed)
     keep: list[int] = []
-    keys = zip(prepared.splits.tolist(), prepared.datasets.tolist(), prepared.labels.tolist())
+    keys = zip(
+        prepared.splits.tolist(), prepared.datasets.tolist(), prepared.labels.tolist(), strict=False
+    )
     groups: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)
@@ -167,7 +169,9 @@ def stratified_sample(prepared: Prepared, limit: int, seed: int = 0) -> Prepared
     """Up to ``limit`` images spread evenly over (label, dataset) groups."""
     rng = np.random.default_rng(seed)
     groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(prepared.labels.tolist(), prepared.datasets.tolist())):
+    for i, key in enumerate(
+        zip(prepared.labels.tolist(), prepared.datasets.tolist(), strict=False)
+    ):
         groups.setdefault(key, []).append(i)
     queues = [list(rng.permutation(idx)) for _, idx in sorted(groups.items())]
     picked: list[int] = []

@@ -141,7 +141,7 @@ def _configure(model, stage: str, epochs: int, steps: int, params: FitParams):
     model_lib.unfreeze_all(model)
     total = epochs * steps
     warmup = max(1, min(total // 2, max(steps, total // 10)))
-    peak = 0.1 * params.batch_size / 256
+    peak = 0.1 * params.batch_size / 128  # the CIFAR ResNet recipe, linearly scaled
     schedule = k.optimizers.schedules.CosineDecay(
         0.0, max(1, total - warmup), alpha=0.01, warmup_target=peak, warmup_steps=warmup
     )

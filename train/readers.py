@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.errors import ConfigError
-from fer_edge.labels import FER2013_CODES, canonical
+from fer_edge.labels import CKPLUS_CODES, FER2013_CODES, canonical
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def _ckplus_original(root: Path, images: Path, name: str) -> Listing:
             code = int(float(text))
         except ValueError:
             raise ConfigError(f"{label_file}: expected an emotion code 0-7, got {text!r}") from None
-        label = _label(str(code), label_file)
+        label = _label(str(code), label_file, codes=CKPLUS_CODES)
         frames_dir = images / subject / sequence
         frames = _images(frames_dir) if frames_dir.is_dir() else []
         if not frames:

@@ -31,7 +31,7 @@ def pattern(label: str, rng: np.random.Generator, size: int = 48) -> np.ndarray:
     coord = xx if i < 4 else yy
     phase = rng.uniform(0, period)
     wave = np.sin(2 * np.pi * (coord + phase) / period)
-    base = 60 + 20 * i
+    base = 40 + 28 * i
     image = base + 50 * wave + rng.normal(0, 8, (size, size))
     return np.clip(image, 0, 255).astype(np.uint8)
 
