@@ -104,8 +104,10 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
         monitor = "val_loss" if val_ds is not None else "loss"
         callbacks = [
             k.callbacks.BackupAndRestore(str(ckpt / f"backup-{name}")),
+            # From scratch, validation uses BatchNorm statistics that lag far behind until
+            # precise_batchnorm: keep the last weights (the cosine schedule ends low anyway).
             k.callbacks.EarlyStopping(
-                monitor=monitor, patience=params.patience, restore_best_weights=True
+                monitor=monitor, patience=params.patience, restore_best_weights=name != "scratch"
             ),
         ]
         log.info("stage %s: %d epochs, %d steps each, batch %d", name, epochs, steps, batch)

@@ -148,7 +148,7 @@ def save_model(model, path: Path) -> None:
     from fer_edge import atomic
 
     k = keras()
-    clone = k.models.clone_model(model)
+    clone = k.Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     with atomic.atomic_path(path) as tmp:
         clone.save(tmp)

@@ -1,0 +1,85 @@
+"""The ResNet50 classifier: in-graph preprocessing, safe-mode saving, offline weights error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from click.testing import CliRunner  # noqa: E402
+
+from fer_edge.errors import FerError  # noqa: E402
+from fer_train import model as model_lib  # noqa: E402
+from fer_train.cli import main  # noqa: E402
+
+pytestmark = pytest.mark.tf
+
+
+def test_caffe_preprocess_layer_matches_keras_preprocess_input():
+    keras = pytest.importorskip("keras")
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 5, 5, 3)).astype(np.float32)
+    layer = model_lib.caffe_preprocess_layer()
+    got = np.asarray(layer(pixels))
+    want = keras.applications.resnet50.preprocess_input(pixels.copy())
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    assert not layer.trainable
+
+
+def test_model_saves_without_optimizer_and_loads_in_safe_mode(tmp_path):
+    keras = pytest.importorskip("keras")
+    model = model_lib.build_model(32, "none")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(1).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
+    model.fit(x, np.array([0, 1, 2]), epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model_lib.save_model(model, path)
+    loaded = keras.models.load_model(path)  # safe_mode=True: no Lambda layers
+    assert loaded.optimizer is None
+    assert loaded.input_shape == (None, 32, 32, 3) and loaded.output_shape == (None, 7)
+    np.testing.assert_allclose(
+        np.asarray(loaded(x, training=False)), np.asarray(model(x, training=False)), atol=1e-5
+    )
+    assert not list(tmp_path.glob(".model.keras.*"))
+
+
+def test_fine_tune_unfreezes_conv5_only_and_keeps_batchnorm_frozen():
+    keras = pytest.importorskip("keras")
+    model = model_lib.build_model(32, "none")
+    model_lib.freeze_base(model)
+    assert not model_lib.backbone(model).trainable
+    assert model_lib.unfreeze_top(model) > 0
+    for layer in model_lib.backbone(model).layers:
+        if isinstance(layer, keras.layers.BatchNormalization) or not layer.name.startswith("conv5_"):
+            assert not layer.trainable, layer.name
+
+
+def test_imagenet_weights_offline_name_the_cache_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    # Offline here; elsewhere make sure the download cannot succeed either.
+    monkeypatch.setattr(
+        "keras.src.utils.file_utils.urlretrieve",
+        lambda *a, **k: (_ for _ in ()).throw(OSError("network unreachable")),
+        raising=False,
+    )
+    with pytest.raises(FerError) as info:
+        model_lib.build_model(32, "imagenet")
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"~/.keras/models/{model_lib.WEIGHTS_FILE}" in message
+    assert "--weights PATH" in message
+
+
+def test_cli_weights_path_missing_is_one_line_error(tmp_path):
+    from fer_train.synth import write_fer2013_csv
+
+    csv_path = write_fer2013_csv(tmp_path / "fer2013.csv", per_class=2)
+    result = CliRunner().invoke(
+        main,
+        ["fit", "--data", f"fer2013={csv_path}", "--out", str(tmp_path / "run"),
+         "--image-size", "32", "--weights", str(tmp_path / "nope.h5"),
+         "--cache-dir", str(tmp_path / "cache")],
+    )  # fmt: skip
+    assert result.exit_code == 78
+    assert result.output.strip().count("\n") == 0
+    assert "nope.h5: weights file not found" in result.output
