@@ -7,7 +7,6 @@ runtime, and renamed into place only when parity passes (or is forced).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
@@ -21,6 +20,7 @@ from fer_edge import atomic
 from fer_edge.card import ModelCard, card_path_for, load_for_model, sha256_file, write_card
 from fer_edge.errors import CardError, ConfigError, FerError, ModelFileError
 from fer_edge.runtime import Classifier
+from fer_train.data import read_run
 
 from . import parity as parity_mod
 from . import sources
@@ -66,7 +66,7 @@ class Source:
             keras_path = path / "model.keras"
             if not keras_path.is_file():
                 raise ModelFileError(f"{path}: run directory holds no model.keras")
-            run_dir: Path | None = path
+            run_dir: Path | None = path if (path / "run.json").is_file() else None
         elif path.is_file() or path.suffix == ".keras":
             keras_path = path
             run_dir = path.parent if (path.parent / "run.json").is_file() else None
@@ -88,12 +88,9 @@ class Source:
         info: dict = {"keras_model": str(self.keras_path), "keras_sha256": sha}
         if self.run_dir is not None:
             info["run"] = str(self.run_dir)
-            run_json = self.run_dir / "run.json"
-            if run_json.is_file():
-                try:
-                    info["run_id"] = json.loads(run_json.read_text()).get("run_id")
-                except (OSError, ValueError, AttributeError):
-                    log.warning("%s: unreadable run.json, not recorded in the card", run_json)
+            run = read_run(self.run_dir)  # a missing or broken run.json is a one-line error
+            info["run_sources"] = run.get("sources", [])
+            info["run_parameters"] = run.get("parameters", {})
         if self.card is not None:
             info["crop"] = self.card.crop.to_dict()
             info["training"] = self.card.training

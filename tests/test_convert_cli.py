@@ -25,6 +25,13 @@ from fer_train.prepare import Prepared  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
+#: What fer-train records in run.json (abridged); the fake data below serves its splits.
+RUN_JSON = {
+    "sources": [{"kind": "folder", "path": "/data/synthetic"}],
+    "parameters": {"image_size": 32, "seed": 0},
+    "splits": {"train": 70, "test": 42},
+}
+
 
 class FakeRunData:
     """fer_train.data with a run's splits held in memory; dataset reading stays the real one."""
@@ -83,7 +90,7 @@ def run_dir(trained, tmp_path, fake_data) -> Path:
         metrics={"test_accuracy": 1.0},
     )
     write_card(card, run / "model_card.json")
-    (run / "run.json").write_text(json.dumps({"run_id": "tiny-run"}))
+    (run / "run.json").write_text(json.dumps(RUN_JSON))
     return run
 
 
@@ -106,7 +113,7 @@ def test_int8_from_run_dir(run_dir):
     assert card.mode == "int8" and card.input_dtype == "int8"
     assert card.crop == CropRecipe(32, 0.2, False)
     assert card.training["epochs"] == 15 and card.metrics == {"test_accuracy": 1.0}
-    assert card.source["run"] == str(run_dir) and card.source["run_id"] == "tiny-run"
+    assert card.source["run"] == str(run_dir) and card.source["run_sources"] == RUN_JSON["sources"]
     assert card.source["calibration"] == {"from": ["run:train"], "samples": 20}
     assert card.parity["passed"] and card.parity["agreement"] >= 0.98
     assert card.parity["n"] == 42 and card.parity["data"] == ["run:test"]
