@@ -50,7 +50,8 @@ def test_fine_tune_unfreezes_conv5_only_and_keeps_batchnorm_frozen():
     assert not model_lib.backbone(model).trainable
     assert model_lib.unfreeze_top(model) > 0
     for layer in model_lib.backbone(model).layers:
-        if isinstance(layer, keras.layers.BatchNormalization) or not layer.name.startswith("conv5_"):
+        frozen = isinstance(layer, keras.layers.BatchNormalization)
+        if frozen or not layer.name.startswith("conv5_"):
             assert not layer.trainable, layer.name
 
 
