@@ -95,6 +95,8 @@ def build_model(image_size: int = 224, weights: str = "imagenet", dropout: float
         raise ConfigError(
             f"{base_weights}: not usable ResNet50 weights ({_first_line(exc)})"
         ) from None
+    if base_weights is None:
+        zero_init_residuals(base)
     inputs = k.Input((image_size, image_size, 3), name="pixels", dtype="float32")
     x = augmentation(seed)(inputs)
     x = caffe_preprocess_layer()(x)
@@ -105,6 +107,20 @@ def build_model(image_size: int = 224, weights: str = "imagenet", dropout: float
         x
     )
     return k.Model(inputs, outputs, name="fer_resnet50")
+
+
+def zero_init_residuals(base) -> int:
+    """Zero the last BatchNorm scale of every residual branch (Goyal et al. 2017).
+
+    Each block then starts as its shortcut, which makes a randomly initialised ResNet50 train
+    stably from the first steps; returns the number of blocks changed.
+    """
+    count = 0
+    for layer in base.layers:
+        if layer.name.endswith("_3_bn") and getattr(layer, "gamma", None) is not None:
+            layer.gamma.assign(np.zeros(layer.gamma.shape, np.float32))
+            count += 1
+    return count
 
 
 def _first_line(exc: BaseException) -> str:
