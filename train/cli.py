@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -45,6 +46,8 @@ def setup_logging(verbose: int) -> None:
     )
     for noisy in ("absl", "tensorflow", "h5py", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # Keras warns about its own shuffle flag whenever fit() gets a tf.data pipeline.
+    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
 
 
 def parse_spec(text: str) -> tuple[str, Path]:
