@@ -1,0 +1,43 @@
+"""The wheel installs exactly the three fer_* packages and the three console scripts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_holds_only_fer_packages(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"fer_edge", "fer_train", "fer_convert"}
+    assert "fer_edge/cli.py" in names and "fer_edge/py.typed" in names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    scripts = zipfile.ZipFile(wheel).read(entry).decode()
+    for line in (
+        "fer-edge = fer_edge.cli:main",
+        "fer-train = fer_train.cli:main",
+        "fer-convert = fer_convert.cli:main",
+    ):
+        assert line in scripts
