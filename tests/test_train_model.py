@@ -26,6 +26,7 @@ def test_caffe_preprocess_layer_matches_keras_preprocess_input():
     assert not layer.trainable
 
 
+@pytest.mark.slow
 def test_model_saves_without_optimizer_and_loads_in_safe_mode(tmp_path):
     keras = pytest.importorskip("keras")
     model = model_lib.build_model(32, "none")
