@@ -221,3 +221,25 @@ def test_quantise_clips_and_float_passes_through():
         to_model_input(crops.astype(np.float32), "float32")
     with pytest.raises(ValueError):
         to_model_input(crops, "int8")
+
+
+# --- atomic writes ------------------------------------------------------------------------------
+def test_atomic_write_replaces_whole_file_with_umask_permissions(tmp_path):
+    import os
+
+    from fer_edge import atomic
+
+    target = tmp_path / "card.json"
+    target.write_text("old")
+    old_mask = os.umask(0o022)
+    try:
+        atomic.write_text(target, "new")
+    finally:
+        os.umask(old_mask)
+    assert target.read_text() == "new" and (target.stat().st_mode & 0o777) == 0o644
+    with pytest.raises(RuntimeError), atomic.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "card.json"
+    ]
