@@ -101,6 +101,16 @@ def _log_dir(config: RunConfig) -> Check:
     return True, "log dir", f"{folder} writable"
 
 
+def _service() -> Check | None:
+    """The systemd service's state, where systemd runs (None: nothing to report)."""
+    from .service import SERVICE, service_state
+
+    state = service_state()
+    if state is None:
+        return None
+    return not state.startswith("failed"), "service", f"{SERVICE}: {state}"
+
+
 def run_checks(config: RunConfig) -> Iterator[Check]:
     yield _runtime()
     yield _opencv()
@@ -108,3 +118,6 @@ def run_checks(config: RunConfig) -> Iterator[Check]:
     yield _camera(config)
     yield _model(config)
     yield _log_dir(config)
+    service = _service()
+    if service is not None:
+        yield service

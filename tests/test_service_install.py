@@ -227,3 +227,15 @@ def test_service_state_asks_systemctl(monkeypatch, tmp_path, show, state):
     monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
     monkeypatch.setattr(service, "SYSTEMD_RUN_DIR", str(tmp_path))
     assert service.service_state() == state
+
+
+@pytest.mark.parametrize(
+    "state, ok", [("active (running)", True), ("not installed", True), ("failed", False)]
+)
+def test_doctor_reports_the_service_state(monkeypatch, state, ok):
+    from fer_edge import doctor
+
+    monkeypatch.setattr(service, "service_state", lambda: state)
+    assert doctor._service() == (ok, "service", f"{service.SERVICE}: {state}")
+    monkeypatch.setattr(service, "service_state", lambda: None)
+    assert doctor._service() is None
