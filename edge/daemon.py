@@ -11,7 +11,7 @@ from .aggregate import WindowAggregator
 from .card import load_for_model
 from .config import RunConfig
 from .detect import FaceDetector, create_detector
-from .errors import ConfigError
+from .errors import CardError, ConfigError, ModelFileError
 from .jsonl import JsonlLog
 from .notify import Notifier
 from .pipeline import FramePipeline, Predictor
@@ -40,13 +40,20 @@ class RunSummary:
 
 
 def load_classifier(config: RunConfig) -> Predictor:
-    """The model, checked against its card (sha256, shapes, dtypes, quantisation)."""
+    """The model, checked against its card (sha256, shapes, dtypes, quantisation).
+
+    A missing, broken or mismatched model is a configuration error (exit 78): restarting the
+    service cannot fix it, so systemd must not restart-loop on it.
+    """
     from .runtime import Classifier, select_runtime
 
-    card = load_for_model(config.model, config.card)
-    return Classifier(
-        config.model, card=card, threads=config.threads, runtime=select_runtime(config.runtime)
-    )
+    try:
+        card = load_for_model(config.model, config.card)
+        return Classifier(
+            config.model, card=card, threads=config.threads, runtime=select_runtime(config.runtime)
+        )
+    except (CardError, ModelFileError) as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class Daemon:

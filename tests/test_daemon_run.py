@@ -285,7 +285,7 @@ def test_truncated_model_and_card_mismatch_give_one_line_errors(tmp_path, tiny_m
     for needle, model in cases.items():
         args = ["run", "--model", str(model), "--camera", str(clip), "--log-dir", str(tmp_path)]
         result = CliRunner().invoke(main, args)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 78, result.output  # EX_CONFIG: systemd must not restart-loop
         lines = [line for line in result.output.splitlines() if line.startswith("fer-edge:")]
         assert len(lines) == 1 and needle in lines[0] and str(model) in lines[0]
         assert not list(tmp_path.glob("fer-edge-*.jsonl"))
