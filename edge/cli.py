@@ -16,17 +16,19 @@ EX_CONFIG = 78
 
 
 class FerGroup(click.Group):
-    """Turns FerError into a one-line message and a non-zero exit (78 for configuration)."""
+    """Turns FerError into a one-line message and a non-zero exit (78 for configuration).
+
+    Each tool's group subclasses it with its own ``prog`` for the message prefix.
+    """
+
+    prog = "fer-edge"
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"fer-edge: error: {exc}", err=True)
-            ctx.exit(EX_CONFIG)
         except FerError as exc:
-            click.echo(f"fer-edge: error: {exc}", err=True)
-            ctx.exit(1)
+            click.echo(f"{self.prog}: error: {exc}", err=True)
+            ctx.exit(EX_CONFIG if isinstance(exc, ConfigError) else 1)
 
 
 def setup_logging(verbose: int) -> None:
