@@ -12,29 +12,21 @@ from pathlib import Path
 
 import click
 
-from fer_edge.errors import ConfigError, FerError
+from fer_edge.cli import FerGroup
+from fer_edge.errors import ConfigError
 from fer_edge.labels import LABELS
 
 from .readers import KINDS
 
 log = logging.getLogger(__name__)
 
-EX_CONFIG = 78
 DETECTORS = ("auto", "yunet", "haar")
 
 
-class TrainGroup(click.Group):
-    """Turns FerError into a one-line message and a non-zero exit (78 for configuration)."""
+class TrainGroup(FerGroup):
+    """fer_edge's one-line error handling, with the ``fer-train`` prefix."""
 
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"fer-train: error: {exc}", err=True)
-            ctx.exit(EX_CONFIG)
-        except FerError as exc:
-            click.echo(f"fer-train: error: {exc}", err=True)
-            ctx.exit(1)
+    prog = "fer-train"
 
 
 def setup_logging(verbose: int) -> None:
