@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from fer_edge.errors import FerError
+from fer_train.readers import KINDS, parse_spec
 
 from . import __version__
 from .parity import DEFAULT_THRESHOLD, format_table
-from .sources import KINDS, parse_spec
 
 log = logging.getLogger(__name__)
 

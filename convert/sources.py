@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.errors import ConfigError, FerError
-from fer_train.readers import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +25,6 @@ def _data():
             f"cannot load fer_train's dataset reader ({exc}); install fer-edge[train]"
         ) from None
     return data
-
-
-def parse_spec(text: str) -> tuple[str, Path]:
-    """``KIND=PATH`` → (kind, path); a bad kind or a missing path raises ConfigError."""
-    kind, sep, path = text.partition("=")
-    kind = kind.strip().lower()
-    if not sep or not path:
-        raise ConfigError(f"{text!r}: expected KIND=PATH with KIND one of {', '.join(KINDS)}")
-    if kind not in KINDS:
-        raise ConfigError(f"{text!r}: unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
-    if not Path(path).exists():
-        raise ConfigError(f"{path}: dataset path not found")
-    return kind, Path(path)
 
 
 def from_specs(specs: list[tuple[str, Path]], image_size: int, what: str):

@@ -6,19 +6,8 @@ import numpy as np
 import pytest
 
 from fer_convert import parity, sources
-from fer_edge.errors import ConfigError
 from fer_edge.labels import LABELS
 from fer_train.prepare import Prepared
-
-
-def test_parse_spec(tmp_path):
-    assert sources.parse_spec(f"JAFFE={tmp_path}") == ("jaffe", tmp_path)
-    with pytest.raises(ConfigError, match="unknown dataset kind 'affectnet'"):
-        sources.parse_spec(f"affectnet={tmp_path}")
-    with pytest.raises(ConfigError, match="KIND=PATH"):
-        sources.parse_spec(str(tmp_path))
-    with pytest.raises(ConfigError, match="not found"):
-        sources.parse_spec(f"folder={tmp_path / 'missing'}")
 
 
 def test_calibration_images_are_stratified_by_class_and_source():

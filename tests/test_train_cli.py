@@ -1,10 +1,16 @@
-"""``fer-train`` end to end on a tiny synthetic set in the real formats: fit, evaluate, predict."""
+"""``fer-train`` end to end on a tiny synthetic set in the real formats.
+
+One run is trained from scratch per module (slow) and shared: fit, evaluate (.keras and an int8
+.tflite converted elsewhere), predict.
+"""
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import cv2
+import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
@@ -19,65 +25,104 @@ from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv  # noqa: 
 pytestmark = pytest.mark.tf
 
 
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
 def test_fit_rejects_unknown_kind_and_missing_path(tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(main, ["fit", "--data", "affectnet=/x", "--out", str(tmp_path)])
-    assert result.exit_code == 78 and "unknown kind 'affectnet'" in result.output
-    result = runner.invoke(main, ["fit", "--data", f"jaffe={tmp_path}/no", "--out", str(tmp_path)])
+    result = invoke("fit", "--data", "affectnet=/x", "--out", tmp_path)
+    assert result.exit_code == 78 and "unknown dataset kind 'affectnet'" in result.output
+    result = invoke("fit", "--data", f"jaffe={tmp_path}/no", "--out", tmp_path)
     assert result.exit_code == 78 and "dataset path not found" in result.output
 
 
-@pytest.mark.slow
-def test_fit_evaluate_predict_from_scratch(tmp_path):
-    import numpy as np
-
-    fer = write_fer2013_csv(tmp_path / "fer2013" / "fer2013.csv", per_class=16)
-    ck = write_ckplus48(tmp_path / "CK+48", subjects=6, per_subject=2)
-    run = tmp_path / "run"
-    cache = str(tmp_path / "cache")
-    runner = CliRunner()
-    result = runner.invoke(
-        main,
-        ["fit", "--data", f"fer2013={fer.parent}", "--data", f"ckplus={ck}", "--out", str(run),
-         "--image-size", "64", "--weights", "none", "--epochs", "8", "--fine-tune-epochs", "0",
-         "--batch-size", "16", "--cache-dir", cache],
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 64 px from-scratch run on synthetic FER2013 (CSV) + CK+48, 8 epochs."""
+    root = tmp_path_factory.mktemp("train")
+    fer = write_fer2013_csv(root / "fer2013" / "fer2013.csv", per_class=16)
+    ck = write_ckplus48(root / "CK+48", subjects=6, per_subject=2)
+    run, cache = root / "run", root / "cache"
+    result = invoke(
+        "fit", "--data", f"fer2013={fer.parent}", "--data", f"ckplus={ck}", "--out", run,
+        "--image-size", 64, "--weights", "none", "--epochs", 8, "--fine-tune-epochs", 0,
+        "--batch-size", 16, "--cache-dir", cache,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    return SimpleNamespace(root=root, fer=fer, ck=ck, run=run, cache=cache)
+
+
+def evaluate(trained, model, out):
+    result = invoke(
+        "evaluate", model, "--data", f"fer2013={trained.fer}", "--data", f"ckplus={trained.ck}",
+        "--out", out, "--cache-dir", trained.cache,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "report.json").read_text())["datasets"]
+
+
+@pytest.mark.slow
+def test_fit_writes_the_run_folder(trained):
+    run = trained.run
     for name in ("model.keras", "model_card.json", "composition.json", "history.json", "run.json"):
         assert (run / name).is_file(), name
     card = load_for_model(run / "model.keras")
     assert card.model_format == "keras" and card.input_size == 64
     comp = json.loads((run / "composition.json").read_text())
     assert comp["datasets"]["fer2013"]["counts"]["happy"] == {"train": 12, "val": 2, "test": 2}
-    held = json.loads((run / "run.json").read_text())["held_out_subjects"]["ckplus"]["test"]
-    assert held
+    held = json.loads((run / "run.json").read_text())["held_out_subjects"]
+    assert held["ckplus"]["test"] and card.training["held_out_subjects"] == held
+    again = invoke("fit", "--data", f"fer2013={trained.fer}", "--out", run, "--weights", "none")
+    assert again.exit_code == 78 and "already holds a trained model" in again.output
 
-    out = tmp_path / "eval"
-    result = runner.invoke(
-        main,
-        ["evaluate", str(run / "model.keras"), "--data", f"fer2013={fer}", "--data",
-         f"ckplus={ck}", "--out", str(out), "--cache-dir", cache],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    report = json.loads((out / "report.json").read_text())["datasets"]
+
+@pytest.mark.slow
+def test_evaluate_keras_model(trained, tmp_path):
+    report = evaluate(trained, trained.run / "model.keras", tmp_path)
+    held = json.loads((trained.run / "run.json").read_text())["held_out_subjects"]
     assert report["fer2013"]["split"] == "test" and report["fer2013"]["n"] == 14
     assert report["ckplus"]["split"].startswith("held-out test subjects")
-    assert report["ckplus"]["n"] == 6 * 2 * len(held)
+    assert report["ckplus"]["n"] == 6 * 2 * len(held["ckplus"]["test"])
     assert set(report["fer2013"]["per_class"]) == set(LABELS)
     assert sum(map(sum, report["fer2013"]["confusion"])) == 14
     assert report["fer2013"]["accuracy"] > 1 / 7 + 0.1, report["fer2013"]
-    assert (out / "confusion-fer2013.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "confusion-fer2013.png").read_bytes()[:4] == b"\x89PNG"
 
+
+@pytest.mark.slow
+def test_evaluate_int8_tflite_converted_elsewhere(trained, tmp_path):
+    """The converted model's card carries the held-out subjects: no run.json beside it needed."""
+    from fer_convert.cli import main as convert
+
+    model = tmp_path / "deploy" / "fer_int8.tflite"
+    result = CliRunner().invoke(
+        convert, [str(trained.run), "--int8", "--samples", "64", "--out", str(model), "--force"]
+    )
+    assert result.exit_code == 0, result.output
+    assert not (model.parent / "run.json").exists()
+    keras_report = evaluate(trained, trained.run / "model.keras", tmp_path / "keras")
+    report = evaluate(trained, model, tmp_path / "int8")
+    assert set(report) == set(keras_report) == {"fer2013", "ckplus"}
+    for name, res in report.items():
+        ref = keras_report[name]
+        assert set(res) == set(ref)
+        assert (res["split"], res["n"]) == (ref["split"], ref["n"])
+        assert sum(map(sum, res["confusion"])) == res["n"]
+        assert abs(res["accuracy"] - ref["accuracy"]) <= 0.15, (name, res, ref)
+    assert report["ckplus"]["split"].startswith("held-out test subjects")
+
+
+@pytest.mark.slow
+def test_predict_prints_and_writes_every_class(trained, tmp_path):
     faces = tmp_path / "faces"
     faces.mkdir()
     rng = np.random.default_rng(5)
     for label in ("happy", "surprise"):
         cv2.imwrite(str(faces / f"{label}.png"), pattern(label, rng))
-    result = runner.invoke(
-        main, ["predict", str(run / "model.keras"), str(faces), "--csv", str(tmp_path / "p.csv")]
-    )
+    result = invoke("predict", trained.run / "model.keras", faces, "--csv", tmp_path / "p.csv")
     assert result.exit_code == 0, result.output
     rows = (tmp_path / "p.csv").read_text().splitlines()
     assert rows[0] == "file,prediction," + ",".join(LABELS) and len(rows) == 3
     probs = [float(v) for v in rows[1].split(",")[2:]]
     assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+    assert "happy.png" in result.output and "surprise.png" in result.output

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_edge.errors import ImageReadError, UnknownLabelError
+from fer_edge.errors import ConfigError, ImageReadError, UnknownLabelError
 from fer_edge.labels import LABELS
-from fer_train import data
+from fer_train import data, readers
 from fer_train.readers import read_dataset
 from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv
 
@@ -194,3 +194,13 @@ def test_composition_and_class_weights(tmp_path):
     assert counts["happy"] == {"train": 3, "val": 1, "test": 1}
     weights = data.class_weights(np.array([0, 0, 0, 1]))
     assert weights[1] == pytest.approx(3 * weights[0]) and weights[6] == 1.0
+
+
+def test_parse_spec(tmp_path):
+    assert readers.parse_spec(f"JAFFE={tmp_path}") == ("jaffe", tmp_path)
+    with pytest.raises(ConfigError, match="unknown dataset kind 'affectnet'"):
+        readers.parse_spec(f"affectnet={tmp_path}")
+    with pytest.raises(ConfigError, match="KIND=PATH"):
+        readers.parse_spec(str(tmp_path))
+    with pytest.raises(ConfigError, match="not found"):
+        readers.parse_spec(f"folder={tmp_path / 'missing'}")

@@ -13,14 +13,13 @@ from pathlib import Path
 import click
 
 from fer_edge.cli import FerGroup
+from fer_edge.detect import DETECTORS
 from fer_edge.errors import ConfigError
 from fer_edge.labels import LABELS
 
-from .readers import KINDS
+from .readers import KINDS, parse_spec
 
 log = logging.getLogger(__name__)
-
-DETECTORS = ("auto", "yunet", "haar")
 
 
 class TrainGroup(FerGroup):
@@ -40,18 +39,6 @@ def setup_logging(verbose: int) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     # Keras warns about its own shuffle flag whenever fit() gets a tf.data pipeline.
     warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
-
-
-def parse_spec(text: str) -> tuple[str, Path]:
-    kind, sep, path = text.partition("=")
-    kind = kind.strip().lower()
-    if not sep or not path:
-        raise ConfigError(f"--data {text!r}: expected KIND=PATH, KIND one of {', '.join(KINDS)}")
-    if kind not in KINDS:
-        raise ConfigError(f"--data {text!r}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-    if not Path(path).exists():
-        raise ConfigError(f"{path}: dataset path not found")
-    return kind, Path(path)
 
 
 def data_option(f):
@@ -138,8 +125,6 @@ def fit(data_specs, out, image_size, weights, epochs, fine_tune_epochs, batch_si
     from .workflow import fit_run
 
     specs = [parse_spec(s) for s in data_specs]
-    if (out / "model.keras").exists() and not resume:
-        raise ConfigError(f"{out}: already holds a trained model; choose another --out")
     params = _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, resume)
     results = fit_run(
         specs, out, params, max_per_class=max_per_class, strict=strict,

@@ -9,14 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge import atomic
-from fer_edge.errors import ConfigError
+from fer_edge.card import ModelCard, load_for_model
+from fer_edge.errors import CardError, ConfigError
 from fer_edge.labels import LABELS
 
 log = logging.getLogger(__name__)
 
 
 class Predictor:
-    """``predict(images_uint8) -> (N, 7)`` probabilities for a .keras or .tflite model."""
+    """``predict(images_uint8) -> (N, 7)`` probabilities for a .keras or .tflite model.
+
+    ``card`` is the model's card (None for a .keras model without one).
+    """
 
     def __init__(self, model_path: Path):
         self.path = Path(model_path)
@@ -27,11 +31,17 @@ class Predictor:
             self._model = load_model(self.path)
             self.image_size = int(self._model.input_shape[1])
             self._tflite = None
+            try:
+                self.card: ModelCard | None = load_for_model(self.path)
+            except CardError as exc:
+                log.warning("%s", exc)
+                self.card = None
         elif suffix == ".tflite":
             from fer_edge.runtime import Classifier
 
             self._tflite = Classifier(self.path)
-            self.image_size = int(self._tflite.card.input_size)
+            self.card = self._tflite.card
+            self.image_size = int(self.card.input_size)
         else:
             raise ConfigError(f"{self.path}: expected a .keras or .tflite model")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,10 +97,12 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
             )
+        stage_history = ckpt / f"{name}.history.json"
         if params.resume and done.is_file():
             model.load_weights(done)
             log.info("stage %s: already done, weights restored from %s", name, done)
-            history["stages"].append({"stage": name, "resumed": True})
+            record = json.loads(stage_history.read_text()) if stage_history.is_file() else {}
+            history["stages"].append({**record, "stage": name, "resumed": True})
             continue
         monitor = "val_loss" if val_ds is not None else "loss"
         callbacks = [
@@ -121,13 +124,15 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
         )
         if name == "scratch":
             precise_batchnorm(model, train.images, batch)
-        model.save_weights(done)
-        history["stages"].append(
-            {
-                "stage": name,
-                "history": {m: [float(v) for v in vs] for m, vs in result.history.items()},
-            }
-        )
+        record = {
+            "stage": name,
+            "history": {m: [float(v) for v in vs] for m, vs in result.history.items()},
+        }
+        write_history(stage_history, record)
+        partial = ckpt / f"{name}.partial.weights.h5"  # the stage counts as done on rename
+        model.save_weights(partial)
+        os.replace(partial, done)
+        history["stages"].append(record)
     return model, history
 
 

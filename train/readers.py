@@ -54,6 +54,19 @@ class Listing:
     skipped: Counter
 
 
+def parse_spec(text: str) -> tuple[str, Path]:
+    """``KIND=PATH`` (as given to ``--data``) → (kind, path); ConfigError if bad or missing."""
+    kind, sep, path = text.partition("=")
+    kind = kind.strip().lower()
+    if not sep or not path:
+        raise ConfigError(f"{text!r}: expected KIND=PATH with KIND one of {', '.join(KINDS)}")
+    if kind not in KINDS:
+        raise ConfigError(f"{text!r}: unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: dataset path not found")
+    return kind, Path(path)
+
+
 def read_dataset(kind: str, root: Path, name: str | None = None) -> Listing:
     """All records of the dataset ``kind`` at ``root`` (reported under ``name``, default kind)."""
     readers: dict[str, Callable[[Path, str], Listing]] = {

@@ -39,6 +39,7 @@ def fit_run(
     face_model: str | None = None,
 ) -> dict:
     """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
+    _refuse_overwrite(out, params.resume)
     out.mkdir(parents=True, exist_ok=True)
     prepared = data.load_sources(
         specs,
@@ -72,6 +73,8 @@ def fit_run(
         "splits": {s: int((prepared.splits == s).sum()) for s in data.SPLITS},
         "held_out_subjects": data.held_out_subjects(prepared),
     }
+    if params.resume:
+        _check_same_run(out, run)
     _write_json(out / "run.json", run)
     log.info(
         "training on %d images (val %d, test %d)", len(train_part), len(val_part), len(test_part)
@@ -99,12 +102,54 @@ def fit_run(
             "epochs": params.epochs,
             "fine_tune_epochs": params.fine_tune_epochs,
             "composition": {n: d["totals"] for n, d in comp["datasets"].items()},
+            "held_out_subjects": run["held_out_subjects"],
         },
         metrics={n: {"accuracy": r["accuracy"], "n": r["n"]} for n, r in results.items()},
         source={"tool": "fer-train", "run": str(out.resolve())},
     )
     write_card(card, out / "model_card.json")
     return results
+
+
+# Parameters that may change between an interrupted run and its resumption.
+_RESUMABLE = {"resume", "verbose", "cache_dir"}
+
+
+def _refuse_overwrite(out: Path, resume: bool) -> None:
+    """A folder where training has started is only continued with ``--resume``."""
+    checkpoints = out / "checkpoints"
+    trained = (out / "model.keras").exists()
+    started = trained or (checkpoints.is_dir() and any(checkpoints.iterdir()))
+    if started and not resume:
+        done = "a trained model" if trained else "an interrupted run"
+        raise ConfigError(
+            f"{out}: already holds {done}; pass --resume to continue it or choose another --out"
+        )
+
+
+def _check_same_run(out: Path, run: dict) -> None:
+    """Resuming needs the data and parameters of the interrupted run."""
+    previous_file = out / "run.json"
+    if not previous_file.is_file():
+        log.info("%s: nothing to resume; starting a new run", out)
+        return
+    previous = data.read_run(out)
+    changed = [
+        "--" + key.replace("_", "-")
+        for key in sorted(set(run["parameters"]) | set(previous.get("parameters", {})))
+        if key not in _RESUMABLE
+        and run["parameters"].get(key) != previous.get("parameters", {}).get(key)
+    ]
+    if run["sources"] != previous.get("sources"):
+        changed.insert(0, "--data")
+    if run["splits"] != previous.get("splits") and "--data" not in changed:
+        changed.insert(0, "dataset contents")
+    if changed:
+        raise ConfigError(
+            f"{previous_file}: cannot resume with different {', '.join(changed)} "
+            "than the interrupted run; use the same options or another --out"
+        )
+    log.info("%s: resuming the run", out)
 
 
 def _evaluate_parts(predict, prepared: Prepared, split: str) -> dict[str, dict]:
@@ -135,6 +180,22 @@ def evaluation_part(prepared: Prepared, name: str, run: dict | None) -> tuple[Pr
     return mine, "all (the model was not trained on this dataset)"
 
 
+def training_record(model_path: Path, card: ModelCard | None) -> dict | None:
+    """The datasets a model was trained on and their held-out subjects, or None if unknown.
+
+    From the model's card, which travels with a converted model, else from run.json beside it.
+    """
+    training = card.training if card else {}
+    if "held_out_subjects" in training:
+        return {
+            "sources": training.get("datasets", []),
+            "held_out_subjects": training["held_out_subjects"],
+        }
+    if (model_path.parent / "run.json").is_file():
+        return data.read_run(model_path.parent)
+    return None
+
+
 def evaluate_model(
     model_path: Path,
     specs: list[tuple[str, Path]],
@@ -146,8 +207,13 @@ def evaluate_model(
     face_model: str | None = None,
 ) -> dict:
     predictor = Predictor(model_path)
-    run_file = model_path.parent / "run.json"
-    run = data.read_run(model_path.parent) if run_file.is_file() else None
+    run = training_record(model_path, predictor.card)
+    if run is None:
+        log.warning(
+            "%s: no record of its training run (card or run.json); datasets without their own "
+            "test split are evaluated in full",
+            model_path,
+        )
     prepared = data.load_sources(
         specs,
         predictor.image_size,

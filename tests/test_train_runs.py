@@ -1,0 +1,113 @@
+"""Long ``fer-train`` workflows: an interrupted run resumed, and the paper's comparison table."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from click.testing import CliRunner  # noqa: E402
+
+from fer_train.cli import main  # noqa: E402
+from fer_train.synth import write_ckplus48, write_fer2013_csv  # noqa: E402
+
+pytestmark = [pytest.mark.tf, pytest.mark.slow]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def start_fit(args, log_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "fer_train.cli", "fit", *map(str, args)]
+    log = log_path.open("w")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log
+
+
+def wait_for(pattern, path, proc, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, path.read_text()):
+            return
+        assert proc.poll() is None, path.read_text()[-3000:]
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern!r} not seen in {timeout} s: {path.read_text()[-3000:]}")
+
+
+def test_resume_continues_a_killed_run(tmp_path):
+    fer = write_fer2013_csv(tmp_path / "fer2013" / "fer2013.csv", per_class=8)
+    run = tmp_path / "run"
+    args = ["--data", f"fer2013={fer.parent}", "--out", run, "--image-size", 32,
+            "--weights", "none", "--epochs", 4, "--fine-tune-epochs", 0, "--batch-size", 16,
+            "--cache-dir", tmp_path / "cache"]  # fmt: skip
+    proc, log = start_fit(args, tmp_path / "first.log")
+    try:
+        wait_for(r"Epoch 3/4", tmp_path / "first.log", proc)  # epochs 1 and 2 are backed up
+        proc.send_signal(signal.SIGKILL)  # no clean-up: a power cut
+        proc.wait(30)
+    finally:
+        proc.kill()
+        log.close()
+    assert not (run / "model.keras").exists()
+    assert (run / "checkpoints" / "backup-scratch").is_dir()
+
+    refused = invoke("fit", *args)
+    assert refused.exit_code == 78, refused.output
+    assert "interrupted run; pass --resume" in refused.output
+    changed = invoke("fit", *args, "--resume", "--seed", 1)
+    assert changed.exit_code == 78 and "--seed" in changed.output, changed.output
+    assert (run / "checkpoints" / "backup-scratch").is_dir()  # the refusals kept it
+
+    resumed = invoke("fit", *args, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert (run / "model.keras").is_file()
+    assert not (run / "checkpoints" / "backup-scratch").exists()
+    stage = json.loads((run / "history.json").read_text())["stages"][0]
+    epochs_run = len(stage["history"]["loss"])
+    assert 1 <= epochs_run <= 2, stage  # only the epochs the killed run had not finished
+
+    again = invoke("fit", *args, "--resume")  # everything done: restored, not retrained
+    assert again.exit_code == 0, again.output
+    stage = json.loads((run / "history.json").read_text())["stages"][0]
+    assert stage["resumed"] is True and len(stage["history"]["loss"]) == epochs_run
+
+
+def test_compare_trains_a_model_per_dataset_and_a_fused_one(tmp_path):
+    fer = write_fer2013_csv(tmp_path / "d" / "fer2013" / "fer2013.csv", per_class=8)
+    ck = write_ckplus48(tmp_path / "d" / "CK+48", subjects=6, per_subject=1)
+    out = tmp_path / "cmp"
+    result = invoke(
+        "compare", "--data", f"fer2013={fer.parent}", "--data", f"ckplus={ck}", "--out", out,
+        "--image-size", 32, "--weights", "none", "--epochs", 1, "--fine-tune-epochs", 0,
+        "--batch-size", 16, "--cache-dir", tmp_path / "cache",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = json.loads((out / "compare.json").read_text())["trained_on"]
+    assert list(table) == ["fer2013", "ckplus", "fused"]
+    n_ck = len(list(ck.rglob("*.png"))) - len(list((ck / "contempt").glob("*.png")))
+    for run_name, row in table.items():
+        assert (out / run_name / "model.keras").is_file()
+        assert set(row) == {"fer2013", "ckplus"}
+        for cell in row.values():
+            assert 0.0 <= cell["accuracy"] <= 1.0 and cell["n"] > 0
+        assert row["fer2013"]["split"] == "test" and row["fer2013"]["n"] == 7 * 1
+        trained_on_ck = run_name != "fer2013"
+        assert row["ckplus"]["split"].startswith("held-out") == trained_on_ck, row
+        assert (row["ckplus"]["n"] < n_ck) == trained_on_ck and row["ckplus"]["n"] <= n_ck
+    md = (out / "compare.md").read_text().splitlines()
+    assert md[2] == "| trained on | fer2013 | ckplus |"
+    for line, (run_name, row) in zip(md[4:], table.items(), strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[0] == run_name
+        for cell, name in zip(cells[1:], ("fer2013", "ckplus"), strict=True):
+            assert cell == f"{row[name]['accuracy']:.1%} (n={row[name]['n']})"
+    assert md[2] in result.output
