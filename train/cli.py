@@ -100,18 +100,10 @@ def main(verbose: int) -> None:
     setup_logging(verbose)
 
 
-def _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, resume):
-    from .fit import FitParams
+def _prep(strict, cache_dir, detector, face_model):
+    from .workflow import Prep
 
-    return FitParams(
-        image_size=image_size,
-        weights=weights,
-        epochs=epochs,
-        fine_tune_epochs=fine_tune_epochs,
-        batch_size=batch_size,
-        seed=seed,
-        resume=resume,
-    )
+    return Prep(strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model)
 
 
 @main.command()
@@ -119,17 +111,14 @@ def _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, res
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @fit_options
 @prep_options
-def fit(data_specs, out, image_size, weights, epochs, fine_tune_epochs, batch_size,
-        max_per_class, seed, resume, strict, cache_dir, detector, face_model):  # fmt: skip
+def fit(data_specs, out, max_per_class, strict, cache_dir, detector, face_model, **fit_args):
     """Train on the fused datasets; writes model.keras, its card and reports into --out."""
+    from .fit import FitParams
     from .workflow import fit_run
 
     specs = [parse_spec(s) for s in data_specs]
-    params = _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, resume)
-    results = fit_run(
-        specs, out, params, max_per_class=max_per_class, strict=strict,
-        cache_dir=cache_dir, detector=detector, face_model=face_model,
-    )  # fmt: skip
+    prep = _prep(strict, cache_dir, detector, face_model)
+    results = fit_run(specs, out, FitParams(**fit_args), prep, max_per_class=max_per_class)
     for name, res in results.items():
         click.echo(f"{name}: test accuracy {res['accuracy']:.3f} on {res['n']} images")
     click.echo(f"model: {out / 'model.keras'}")
@@ -145,10 +134,7 @@ def evaluate(model, data_specs, out, strict, cache_dir, detector, face_model):
     from .workflow import evaluate_model
 
     specs = [parse_spec(s) for s in data_specs]
-    report = evaluate_model(
-        model, specs, out, strict=strict, cache_dir=cache_dir, detector=detector,
-        face_model=face_model,
-    )  # fmt: skip
+    report = evaluate_model(model, specs, out, _prep(strict, cache_dir, detector, face_model))
     for name, res in report["datasets"].items():
         click.echo(f"{name}: accuracy {res['accuracy']:.3f} on {res['n']} images ({res['split']})")
     click.echo(f"report: {out / 'report.md'}")
@@ -159,17 +145,14 @@ def evaluate(model, data_specs, out, strict, cache_dir, detector, face_model):
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @fit_options
 @prep_options
-def compare(data_specs, out, image_size, weights, epochs, fine_tune_epochs, batch_size,
-            max_per_class, seed, resume, strict, cache_dir, detector, face_model):  # fmt: skip
+def compare(data_specs, out, max_per_class, strict, cache_dir, detector, face_model, **fit_args):
     """A model per dataset plus the fused model, each tested on every dataset (one table)."""
+    from .fit import FitParams
     from .workflow import compare as run_compare
 
     specs = [parse_spec(s) for s in data_specs]
-    params = _params(image_size, weights, epochs, fine_tune_epochs, batch_size, seed, resume)
-    run_compare(
-        specs, out, params, max_per_class=max_per_class, strict=strict,
-        cache_dir=cache_dir, detector=detector, face_model=face_model,
-    )  # fmt: skip
+    prep = _prep(strict, cache_dir, detector, face_model)
+    run_compare(specs, out, FitParams(**fit_args), prep, max_per_class=max_per_class)
     click.echo((out / "compare.md").read_text(encoding="utf-8"))
 
 

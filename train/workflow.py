@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,27 @@ from .prepare import Prepared
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Prep:
+    """How datasets are read and prepared: ``--strict``, ``--cache-dir``, the face detector."""
+
+    strict: bool = False
+    cache_dir: Path | None = None
+    detector: str = "auto"
+    face_model: str | None = None
+
+    def load(self, specs: list[tuple[str, Path]], image_size: int, **options) -> Prepared:
+        return data.load_sources(
+            specs,
+            image_size,
+            strict=self.strict,
+            cache_dir=self.cache_dir,
+            detector_kind=self.detector,
+            face_model=self.face_model,
+            **options,
+        )
+
+
 def _write_json(path: Path, obj) -> None:
     atomic.write_text(path, json.dumps(obj, indent=2, default=str) + "\n")
 
@@ -31,25 +52,14 @@ def fit_run(
     specs: list[tuple[str, Path]],
     out: Path,
     params: FitParams,
+    prep: Prep = Prep(),
     *,
     max_per_class: int | None = None,
-    strict: bool = False,
-    cache_dir: Path | None = None,
-    detector: str = "auto",
-    face_model: str | None = None,
 ) -> dict:
     """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
     _refuse_overwrite(out, params.resume)
     out.mkdir(parents=True, exist_ok=True)
-    prepared = data.load_sources(
-        specs,
-        params.image_size,
-        strict=strict,
-        cache_dir=cache_dir,
-        detector_kind=detector,
-        face_model=face_model,
-        seed=params.seed,
-    )
+    prepared = prep.load(specs, params.image_size, seed=params.seed)
     prepared = data.cap_per_class(prepared, max_per_class, params.seed)
     train_part = prepared.select(prepared.splits == "train")
     val_part = prepared.select(prepared.splits == "val")
@@ -66,9 +76,9 @@ def fit_run(
         "parameters": {
             **asdict(params),
             "max_per_class": max_per_class,
-            "detector": detector,
-            "face_model": face_model,
-            "cache_dir": str(cache_dir) if cache_dir else None,
+            "detector": prep.detector,
+            "face_model": prep.face_model,
+            "cache_dir": str(prep.cache_dir) if prep.cache_dir else None,
         },
         "splits": {s: int((prepared.splits == s).sum()) for s in data.SPLITS},
         "held_out_subjects": data.held_out_subjects(prepared),
@@ -200,12 +210,9 @@ def evaluate_model(
     model_path: Path,
     specs: list[tuple[str, Path]],
     out: Path,
-    *,
-    strict: bool = False,
-    cache_dir: Path | None = None,
-    detector: str = "auto",
-    face_model: str | None = None,
+    prep: Prep = Prep(),
 ) -> dict:
+    """Score a .keras or .tflite model on each dataset (see :func:`evaluation_part`); reports."""
     predictor = Predictor(model_path)
     run = training_record(model_path, predictor.card)
     if run is None:
@@ -214,15 +221,7 @@ def evaluate_model(
             "test split are evaluated in full",
             model_path,
         )
-    prepared = data.load_sources(
-        specs,
-        predictor.image_size,
-        strict=strict,
-        cache_dir=cache_dir,
-        detector_kind=detector,
-        face_model=face_model,
-        assign_splits=False,
-    )
+    prepared = prep.load(specs, predictor.image_size, assign_splits=False)
     results = {}
     for name in data.dataset_names(specs):
         part, split = evaluation_part(prepared, name, run)
@@ -237,7 +236,14 @@ def evaluate_model(
     return write_reports(out, results, f"Evaluation of {model_path.name}")
 
 
-def compare(specs: list[tuple[str, Path]], out: Path, params: FitParams, **options) -> dict:
+def compare(
+    specs: list[tuple[str, Path]],
+    out: Path,
+    params: FitParams,
+    prep: Prep = Prep(),
+    *,
+    max_per_class: int | None = None,
+) -> dict:
     """A model per dataset plus the fused one, each evaluated on every dataset's test part."""
     names = data.dataset_names(specs)
     runs = {name: [spec] for name, spec in zip(names, specs, strict=True)}
@@ -247,16 +253,8 @@ def compare(specs: list[tuple[str, Path]], out: Path, params: FitParams, **optio
     for run_name, run_specs in runs.items():
         run_dir = out / run_name
         log.info("compare: training %s on %s", run_name, ", ".join(k for k, _ in run_specs))
-        fit_run(run_specs, run_dir, params, **options)
-        evaluated = evaluate_model(
-            run_dir / "model.keras",
-            specs,
-            run_dir / "evaluation",
-            strict=options.get("strict", False),
-            cache_dir=options.get("cache_dir"),
-            detector=options.get("detector", "auto"),
-            face_model=options.get("face_model"),
-        )
+        fit_run(run_specs, run_dir, params, prep, max_per_class=max_per_class)
+        evaluated = evaluate_model(run_dir / "model.keras", specs, run_dir / "evaluation", prep)
         table[run_name] = {
             n: {"accuracy": r["accuracy"], "n": r["n"], "split": r["split"]}
             for n, r in evaluated["datasets"].items()
