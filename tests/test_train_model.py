@@ -85,3 +85,31 @@ def test_cli_weights_path_missing_is_one_line_error(tmp_path):
     assert result.exit_code == 78
     assert result.output.strip().count("\n") == 0
     assert "nope.h5: weights file not found" in result.output
+
+
+@pytest.mark.slow
+def test_mixed_precision_training_saves_a_float32_model_that_converts_to_int8(tmp_path):
+    """What a GPU run produces: float16 compute must not reach model.keras or the converter."""
+    import keras
+
+    from fer_convert.quantize import convert
+    from fer_edge.runtime import Classifier
+
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3)).astype(np.uint8)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = model_lib.build_model(32, "none")
+        assert model_lib.is_mixed_precision(model)
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(pixels.astype(np.float32), np.arange(16) % 7, epochs=1, verbose=0)
+        mixed = np.asarray(model(pixels.astype(np.float32), training=False), np.float32)
+        model_lib.save_model(model, tmp_path / "model.keras")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    saved = keras.models.load_model(tmp_path / "model.keras", compile=False)  # Keras, unaided
+    assert not model_lib.is_mixed_precision(saved)
+    float32 = np.asarray(saved(pixels.astype(np.float32), training=False))
+    np.testing.assert_allclose(float32, mixed, atol=2e-2)
+    convert(saved, "int8", tmp_path / "m.tflite", pixels)
+    agree = Classifier(tmp_path / "m.tflite").predict(pixels).argmax(1) == float32.argmax(1)
+    assert agree.mean() >= 0.75

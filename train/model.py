@@ -159,13 +159,52 @@ def unfreeze_all(model) -> None:
     model.get_layer("caffe_preprocess").trainable = False
 
 
+def _float32_policies(config):
+    """``config`` with every mixed-precision dtype policy replaced by float32 (recursively)."""
+    if isinstance(config, list):
+        return [_float32_policies(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "DTypePolicy":
+        name = config.get("config", {}).get("name", "")
+        if name.startswith("mixed_"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return config
+    return {
+        key: "float32" if key == "dtype" and str(value).startswith("mixed_") else
+        _float32_policies(value)
+        for key, value in config.items()
+    }  # fmt: skip
+
+
+def float32_copy(model):
+    """An uncompiled float32 copy: no optimizer state, no mixed-precision layers.
+
+    A model trained with mixed precision (on a GPU) computes in float16; TFLite's int8
+    converter cannot quantise that graph, and the device contract is float32 in, float32 out.
+    """
+    k = keras()
+    clone = k.Model.from_config(_float32_policies(model.get_config()))
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def is_mixed_precision(model) -> bool:
+    return any(layer.dtype_policy.name.startswith("mixed_") for layer in _all_layers(model))
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
 def save_model(model, path: Path) -> None:
-    """Save atomically without optimizer state (an uncompiled copy holds no optimizer)."""
+    """Save a float32 copy (no optimizer state, see :func:`float32_copy`) atomically."""
     from fer_edge import atomic
 
-    k = keras()
-    clone = k.Model.from_config(model.get_config())
-    clone.set_weights(model.get_weights())
+    clone = float32_copy(model)
     with atomic.atomic_path(path) as tmp:
         clone.save(tmp)
 
@@ -175,6 +214,10 @@ def load_model(path: Path):
 
     k = keras()
     try:
-        return k.models.load_model(path, compile=False)
+        model = k.models.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad archive
         raise ModelFileError(f"{path}: not a loadable Keras model ({_first_line(exc)})") from None
+    if is_mixed_precision(model):
+        log.info("%s: saved with mixed precision; using a float32 copy", path)
+        model = float32_copy(model)
+    return model
