@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,65 @@ def test_mixed_precision_training_saves_a_float32_model_that_converts_to_int8(tm
     convert(saved, "int8", tmp_path / "m.tflite", pixels)
     agree = Classifier(tmp_path / "m.tflite").predict(pixels).argmax(1) == float32.argmax(1)
     assert agree.mean() >= 0.75
+
+
+def test_even_batch_makes_the_first_batch_split_over_replicas():
+    from fer_train.fit import even_batch
+
+    assert even_batch(100, 64, 2) == 64  # a full first batch: already a multiple
+    assert even_batch(13, 16, 2) == 12  # 12 + 1: the short second batch is fine
+    assert even_batch(1, 16, 2) == 0  # one image cannot feed two replicas
+    assert even_batch(13, 16, 1) == 13
+
+
+TWO_GPUS = """
+import sys
+from pathlib import Path
+
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras
+
+from fer_train import fit, workflow
+from fer_train.synth import write_ckplus48, write_fer2013_csv
+
+
+def two_gpus():  # what setup_devices does on a machine with two GPUs
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+fit.setup_devices = two_gpus
+root = Path(sys.argv[1])
+fer = write_fer2013_csv(root / "fer2013" / "fer2013.csv", per_class=8)
+ck = write_ckplus48(root / "CK+48", subjects=6, per_subject=1)
+params = fit.FitParams(image_size=32, weights="none", epochs=2, fine_tune_epochs=0, batch_size=8)
+workflow.fit_run([("fer2013", fer), ("ckplus", ck)], root / "run", params)
+"""
+
+
+@pytest.mark.slow
+def test_two_replicas_with_mixed_precision_train_and_save(tmp_path):
+    """The multi-GPU path (MirroredStrategy + mixed_float16) on two logical CPUs.
+
+    The validation split (13 images) is smaller than the global batch (16) and odd: Keras
+    failed on such a first batch before :func:`fer_train.fit.even_batch`.
+    """
+    import subprocess
+    import sys
+
+    import keras
+
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_GPUS, str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "run"
+    assert json.loads((run / "run.json").read_text())["splits"]["val"] == 13
+    stage = json.loads((run / "history.json").read_text())["stages"][0]
+    assert len(stage["history"]["val_loss"]) == 2
+    saved = keras.models.load_model(run / "model.keras", compile=False)
+    assert not model_lib.is_mixed_precision(saved)

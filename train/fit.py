@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge import atomic
+from fer_edge.errors import ConfigError
 
 from . import model as model_lib
 from .data import class_weights
@@ -66,6 +67,16 @@ def make_dataset(images, labels, batch_size: int, shuffle: bool, seed: int):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def even_batch(n: int, batch: int, replicas: int) -> int:
+    """A batch size whose first batch splits evenly over the replicas; 0 if ``n < replicas``.
+
+    Keras 3 under MirroredStrategy fails (AddN shape mismatch) when a dataset's first batch is
+    smaller than the global batch and not a multiple of the replica count (e.g. a small
+    validation split on two GPUs). Later partial batches are fine.
+    """
+    return batch if n >= batch else n // replicas * replicas
+
+
 def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
     """Train a model on ``train`` (validated on ``val``); returns (model, history dict)."""
     k = model_lib.keras()
@@ -75,9 +86,19 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
     ckpt.mkdir(parents=True, exist_ok=True)
     with strategy.scope():
         model = model_lib.build_model(params.image_size, params.weights, seed=params.seed)
-    batch = params.batch_size * strategy.num_replicas_in_sync
+    replicas = strategy.num_replicas_in_sync
+    batch = even_batch(len(train), params.batch_size * replicas, replicas)
+    if batch == 0:
+        raise ConfigError(f"{len(train)} training images cannot be split over {replicas} GPUs")
     train_ds = make_dataset(train.images, train.labels, batch, True, params.seed)
-    val_ds = make_dataset(val.images, val.labels, batch, False, params.seed) if len(val) else None
+    val_batch = even_batch(len(val), batch, replicas)
+    if len(val) and not val_batch:
+        log.warning(
+            "%d validation images cannot be split over %d GPUs: no validation", len(val), replicas
+        )
+    val_ds = (
+        make_dataset(val.images, val.labels, val_batch, False, params.seed) if val_batch else None
+    )
     weights = class_weights(train.labels)
     log.info("class weights: %s", {i: round(w, 2) for i, w in weights.items()})
     history: dict = {"stages": []}
