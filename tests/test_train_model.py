@@ -177,3 +177,49 @@ def test_two_replicas_with_mixed_precision_train_and_save(tmp_path):
     assert len(stage["history"]["val_loss"]) == 2
     saved = keras.models.load_model(run / "model.keras", compile=False)
     assert not model_lib.is_mixed_precision(saved)
+
+
+@pytest.mark.slow
+def test_pretrained_weights_file_two_stage_fine_tuning(tmp_path):
+    """``--weights PATH`` with a Keras-2-style no-top .h5 (the format of the ImageNet file).
+
+    Stage 1 trains the head only; stage 2 trains conv5 with BatchNormalization frozen: conv1 and
+    every BatchNorm statistic stay exactly as loaded, conv5 moves.
+    """
+    import h5py
+    import keras
+    from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
+
+    from fer_train.synth import write_fer2013_csv
+
+    weights = tmp_path / "resnet50_notop.h5"
+    reference = keras.applications.ResNet50(
+        include_top=False, weights=None, input_shape=(32, 32, 3)
+    )
+    with h5py.File(weights, "w") as fh:
+        save_weights_to_hdf5_group(fh, reference)
+    fer = write_fer2013_csv(tmp_path / "fer2013" / "fer2013.csv", per_class=8)
+    run = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["fit", "--data", f"fer2013={fer}", "--out", str(run), "--image-size", "32",
+         "--weights", str(weights), "--epochs", "1", "--fine-tune-epochs", "1",
+         "--batch-size", "16", "--cache-dir", str(tmp_path / "cache")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stages = json.loads((run / "history.json").read_text())["stages"]
+    assert [s["stage"] for s in stages] == ["head", "fine-tune"]
+    assert all(len(s["history"]["loss"]) == 1 for s in stages)
+    trained = model_lib.backbone(model_lib.load_model(run / "model.keras"))
+
+    def weights_of(model, name):
+        return [np.asarray(w) for w in model.get_layer(name).weights]
+
+    for name in ("conv1_conv", "conv4_block6_3_conv", "conv5_block3_3_bn", "conv2_block1_1_bn"):
+        for got, want in zip(weights_of(trained, name), weights_of(reference, name), strict=True):
+            np.testing.assert_array_equal(got, want, err_msg=name)
+    moved = (
+        weights_of(trained, "conv5_block3_3_conv")[0]
+        - weights_of(reference, "conv5_block3_3_conv")[0]
+    )
+    assert np.abs(moved).max() > 0
