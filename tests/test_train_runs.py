@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 
@@ -67,18 +68,23 @@ def test_resume_continues_a_killed_run(tmp_path):
     assert changed.exit_code == 78 and "--seed" in changed.output, changed.output
     assert (run / "checkpoints" / "backup-scratch").is_dir()  # the refusals kept it
 
-    resumed = invoke("fit", *args, "--resume")
-    assert resumed.exit_code == 0, resumed.output
-    assert (run / "model.keras").is_file()
-    assert not (run / "checkpoints" / "backup-scratch").exists()
-    stage = json.loads((run / "history.json").read_text())["stages"][0]
-    epochs_run = len(stage["history"]["loss"])
-    assert 1 <= epochs_run <= 2, stage  # only the epochs the killed run had not finished
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = invoke("fit", *args, "--resume")
+        assert resumed.exit_code == 0, resumed.output
+        assert (run / "model.keras").is_file()
+        assert not (run / "checkpoints" / "backup-scratch").exists()
+        stage = json.loads((run / "history.json").read_text())["stages"][0]
+        epochs_run = len(stage["history"]["loss"])
+        assert 1 <= epochs_run <= 2, stage  # only the epochs the killed run had not finished
 
-    again = invoke("fit", *args, "--resume")  # everything done: restored, not retrained
-    assert again.exit_code == 0, again.output
-    stage = json.loads((run / "history.json").read_text())["stages"][0]
-    assert stage["resumed"] is True and len(stage["history"]["loss"]) == epochs_run
+        again = invoke("fit", *args, "--resume")  # everything done: restored, not retrained
+        assert again.exit_code == 0, again.output
+        stage = json.loads((run / "history.json").read_text())["stages"][0]
+        assert stage["resumed"] is True and len(stage["history"]["loss"]) == epochs_run
+    # Keras warns when it drops a checkpoint's optimizer state (step count, momentum): the
+    # learning-rate schedule would restart from its warm-up.
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
 
 
 def test_compare_trains_a_model_per_dataset_and_a_fused_one(tmp_path):

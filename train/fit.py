@@ -120,6 +120,8 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
             )
         stage_history = ckpt / f"{name}.history.json"
         if params.resume and done.is_file():
+            with strategy.scope():
+                optimizer.build(model.trainable_variables)  # the file holds its state too
             model.load_weights(done)
             log.info("stage %s: already done, weights restored from %s", name, done)
             record = json.loads(stage_history.read_text()) if stage_history.is_file() else {}
