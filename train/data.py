@@ -88,7 +88,7 @@ def load_sources(
             detector_key=key,
         )
         parts.append(_assign_splits(part, name, seed) if assign_splits else part)
-    return _dedupe(Prepared.concat(parts, recipe.size))
+    return _dedupe(parts, recipe.size)
 
 
 def _assign_splits(part: Prepared, name: str, seed: int) -> Prepared:
@@ -123,28 +123,30 @@ def _assign_splits(part: Prepared, name: str, seed: int) -> Prepared:
     )
 
 
-def _dedupe(prepared: Prepared) -> Prepared:
-    """Drop repeated pixels; a copy in test wins over val over train (no test leak)."""
-    if len(prepared) == 0:
-        return prepared
+def _dedupe(parts: list[Prepared], size: int) -> Prepared:
+    """Fuse the parts without repeated pixels; a copy in test wins over val over train."""
+
+    def joined(field: str) -> list[str]:
+        return np.concatenate([getattr(p, field).astype(str) for p in parts]).tolist()
+
+    hashes, splits, datasets = joined("hashes"), joined("splits"), joined("datasets")
     rank = {"test": 0, "val": 1, "train": 2}
-    order = sorted(range(len(prepared)), key=lambda i: rank.get(prepared.splits[i], 3))
+    order = sorted(range(len(hashes)), key=lambda i: rank.get(splits[i], 3))
     seen: set[str] = set()
-    keep = np.zeros(len(prepared), bool)
-    skipped = {k: dict(v) for k, v in prepared.skipped.items()}
+    keep = np.zeros(len(hashes), bool)
+    duplicates: dict[str, int] = {}
     for i in order:
-        digest = prepared.hashes[i]
-        if digest in seen:
-            reasons = skipped.setdefault(str(prepared.datasets[i]), {})
-            reasons["duplicate"] = reasons.get("duplicate", 0) + 1
+        if hashes[i] in seen:
+            duplicates[datasets[i]] = duplicates.get(datasets[i], 0) + 1
             continue
-        seen.add(digest)
+        seen.add(hashes[i])
         keep[i] = True
-    out = prepared.select(keep)
-    out.skipped = skipped
-    dropped = len(prepared) - len(out)
-    if dropped:
-        log.info("removed %d duplicate images across the fusion", dropped)
+    out = Prepared.concat(parts, size, keep)
+    for name, count in duplicates.items():
+        reasons = out.skipped.setdefault(name, {})
+        reasons["duplicate"] = reasons.get("duplicate", 0) + count
+    if duplicates:
+        log.info("removed %d duplicate images across the fusion", sum(duplicates.values()))
     return out
 
 

@@ -46,16 +46,27 @@ class Predictor:
             raise ConfigError(f"{self.path}: expected a .keras or .tflite model")
 
     def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        if self._tflite is None:
+            return keras_predict(self._model, images, batch_size)
         if len(images) == 0:
             return np.zeros((0, len(LABELS)), np.float32)
-        out = []
-        for start in range(0, len(images), batch_size):
-            chunk = images[start : start + batch_size]
-            if self._tflite is not None:
-                out.append(self._tflite.predict(chunk))
-            else:
-                out.append(np.asarray(self._model(chunk.astype(np.float32), training=False)))
-        return np.concatenate(out).astype(np.float32)
+        chunks = range(0, len(images), batch_size)
+        return np.concatenate([self._tflite.predict(images[i : i + batch_size]) for i in chunks])
+
+
+def keras_predict(model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Probabilities of a Keras model for uint8 images, cast to float a batch at a time.
+
+    ``model.predict`` on a tf.data pipeline: compiled, distributed like training, and with no
+    float32 copy of a whole split (3,589 FER2013 test crops at 224 px would be 2.2 GB).
+    """
+    import tensorflow as tf
+
+    if len(images) == 0:
+        return np.zeros((0, len(LABELS)), np.float32)
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    batches = batches.map(lambda x: tf.cast(x, tf.float32)).prefetch(tf.data.AUTOTUNE)
+    return np.asarray(model.predict(batches, verbose=0), np.float32)
 
 
 def metrics(y_true: np.ndarray, y_pred: np.ndarray, split: str) -> dict:

@@ -2,14 +2,15 @@
 
 Full-frame images (JAFFE, original CK+, school folders) go through the shared face pipeline
 (largest face, the device's crop recipe); pre-cropped sets (FER2013, CK+48) are resized with
-the whole image as the box. Results are cached in an ``.npz`` keyed by the source files and
-the parameters, so a second run starts fast.
+the whole image as the box. Results are cached (metadata ``KEY.npz``, pixels
+``KEY.images.npy``, read straight into one array) keyed by the source files and the parameters,
+so a second run starts fast.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import io
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ from .readers import Record, read_dataset
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -76,23 +77,43 @@ class Prepared:
         )
 
     @staticmethod
-    def concat(parts: list[Prepared], size: int) -> Prepared:
+    def concat(parts: list[Prepared], size: int, keep: np.ndarray | None = None) -> Prepared:
+        """The parts in order, only the rows where ``keep`` (over all rows) is True.
+
+        Images are copied once, straight into the result: the fused set of a large dataset at
+        224 px is gigabytes, so no intermediate concatenation or selection copy is made.
+        """
         if not parts:
             return Prepared.empty(size)
+        n = sum(len(p) for p in parts)
+        keep = np.ones(n, bool) if keep is None else np.asarray(keep, bool)
         skipped: dict[str, dict[str, int]] = {}
         for part in parts:
             for name, reasons in part.skipped.items():
                 merged = skipped.setdefault(name, {})
-                for reason, n in reasons.items():
-                    merged[reason] = merged.get(reason, 0) + n
+                for reason, count in reasons.items():
+                    merged[reason] = merged.get(reason, 0) + count
+        if len(parts) == 1 and keep.all():
+            return dataclasses.replace(parts[0], skipped=skipped)  # nothing to copy
+        images = np.empty((int(keep.sum()), size, size, 3), np.uint8)
+        start = filled = 0
+        for part in parts:
+            mask = keep[start : start + len(part)]
+            count = int(mask.sum())
+            np.compress(mask, part.images, axis=0, out=images[filled : filled + count])
+            start, filled = start + len(part), filled + count
+
+        def joined(field: str, dtype=str) -> np.ndarray:
+            return np.concatenate([getattr(p, field).astype(dtype) for p in parts])[keep]
+
         return Prepared(
-            np.concatenate([p.images for p in parts]),
-            np.concatenate([p.labels for p in parts]).astype(np.int64),
-            np.concatenate([p.datasets.astype(str) for p in parts]),
-            np.concatenate([p.splits.astype(str) for p in parts]),
-            np.concatenate([p.subjects.astype(str) for p in parts]),
+            images,
+            joined("labels", np.int64),
+            joined("datasets"),
+            joined("splits"),
+            joined("subjects"),
             skipped,
-            np.concatenate([p.hashes.astype(str) for p in parts]),
+            joined("hashes"),
         )
 
 
@@ -198,26 +219,34 @@ def _decode(record: Record) -> np.ndarray:
     return read_image(record.path)
 
 
+def _images_file(path: Path) -> Path:
+    return path.with_suffix(".images.npy")
+
+
 def _save_cache(path: Path, prepared: Prepared) -> None:
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        images=prepared.images,
-        labels=prepared.labels,
-        datasets=prepared.datasets,
-        splits=prepared.splits,
-        subjects=prepared.subjects,
-        hashes=prepared.hashes,
-        skipped=np.array(json.dumps(prepared.skipped)),
-    )
-    atomic.write_bytes(path, buffer.getvalue())
+    """Pixels first, then the metadata file, whose presence marks the entry complete."""
+    with atomic.atomic_path(_images_file(path)) as tmp:
+        np.save(tmp, prepared.images)
+    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            labels=prepared.labels,
+            datasets=prepared.datasets,
+            splits=prepared.splits,
+            subjects=prepared.subjects,
+            hashes=prepared.hashes,
+            skipped=np.array(json.dumps(prepared.skipped)),
+        )
 
 
 def _load_cache(path: Path) -> Prepared | None:
     try:
+        images = np.load(_images_file(path), allow_pickle=False)
         with np.load(path, allow_pickle=False) as data:
+            if len(images) != len(data["labels"]):
+                raise ValueError(f"{len(images)} images for {len(data['labels'])} labels")
             return Prepared(
-                data["images"],
+                images,
                 data["labels"].astype(np.int64),
                 data["datasets"],
                 data["splits"],

@@ -15,7 +15,7 @@ from fer_edge.crop import CropRecipe
 from fer_edge.errors import ConfigError
 
 from . import data
-from .evaluate import Predictor, metrics, write_reports
+from .evaluate import Predictor, keras_predict, metrics, write_reports
 from .fit import FitParams, train, write_history
 from .model import save_model
 from .prepare import Prepared
@@ -86,6 +86,7 @@ def fit_run(
     if params.resume:
         _check_same_run(out, run)
     _write_json(out / "run.json", run)
+    del prepared  # the parts are copies; at 224 px the fused set is gigabytes
     log.info(
         "training on %d images (val %d, test %d)", len(train_part), len(val_part), len(test_part)
     )
@@ -93,11 +94,7 @@ def fit_run(
     write_history(out / "history.json", history)
     model_path = out / "model.keras"
     save_model(model, model_path)
-    results = _evaluate_parts(
-        lambda images: np.asarray(model.predict(images.astype(np.float32), verbose=0)),
-        test_part,
-        "test",
-    )
+    results = _evaluate_parts(lambda images: keras_predict(model, images), test_part, "test")
     write_reports(out, results, f"Test split of the run {out.name}")
     card = ModelCard(
         model_file=model_path.name,
