@@ -51,7 +51,7 @@ def main() -> None:
             results[label] = {"peak_rss_gb": round(peak, 2), "seconds": round(seconds, 1)}
     crops_gb = n * args.size**2 * 3 / 1e9
     for entry in results.values():
-        entry["peak_per_crop_gb"] = round(entry["peak_rss_gb"] / crops_gb, 2)
+        entry["peak_over_crops"] = round(entry["peak_rss_gb"] / crops_gb, 2)
     print(json.dumps({"images": n, "size": args.size, "crops_gb": round(crops_gb, 2), **results},
                      indent=2))  # fmt: skip
 

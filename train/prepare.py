@@ -168,8 +168,9 @@ def _prepare(kind, root, name, recipe, strict, detector_factory) -> Prepared:
     skipped = Counter(listing.skipped)
     full = CropRecipe(size=recipe.size, margin=0.0, align=False)
     detector = None
-    images, kept, hashes = [], [], []
     total = len(listing.records)
+    images = np.empty((total, recipe.size, recipe.size, 3), np.uint8)  # filled in place
+    kept, hashes = [], []
     for i, record in enumerate(listing.records, start=1):
         if i % 500 == 0:
             log.info("%s: prepared %d/%d images", name, i, total)
@@ -196,13 +197,12 @@ def _prepare(kind, root, name, recipe, strict, detector_factory) -> Prepared:
                 continue
             face = max(faces, key=lambda f: f.box[2] * f.box[3])
             crop = crop_square(bgr, face.box, recipe, face.eyes)
-        images.append(crop)
+        images[len(kept)] = crop
         kept.append(record)
     for reason, n in sorted(skipped.items()):
         log.info("%s: skipped %d images (%s)", name, n, reason)
-    size = recipe.size
     return Prepared(
-        np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8),
+        images[: len(kept)],
         np.array([index(r.label) for r in kept], dtype=np.int64),
         np.array([r.dataset for r in kept], dtype=str),
         np.array([r.split for r in kept], dtype=str),
