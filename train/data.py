@@ -19,7 +19,7 @@ from fer_edge.errors import ConfigError
 from fer_edge.labels import LABELS
 
 from .prepare import Prepared, prepare_dataset
-from .readers import KINDS
+from .readers import check_source
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,7 @@ def load_sources(
     if not specs:
         raise ConfigError("no datasets given; pass --data KIND=PATH")
     for kind, path in specs:
-        if kind not in KINDS:
-            raise ConfigError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
-        if not Path(path).exists():
-            raise ConfigError(f"{path}: dataset path not found")
+        check_source(kind, path)  # all of them before the first slow preparation
     recipe = CropRecipe(size=int(image_size))
     shared: list[FaceDetector] = [detector] if detector is not None else []
 

@@ -54,17 +54,22 @@ class Listing:
     skipped: Counter
 
 
+def check_source(kind: str, path: str | Path) -> Path:
+    """``path`` as a Path; ConfigError for an unknown kind or a missing path."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: dataset path not found")
+    return Path(path)
+
+
 def parse_spec(text: str) -> tuple[str, Path]:
     """``KIND=PATH`` (as given to ``--data``) → (kind, path); ConfigError if bad or missing."""
     kind, sep, path = text.partition("=")
     kind = kind.strip().lower()
     if not sep or not path:
         raise ConfigError(f"{text!r}: expected KIND=PATH with KIND one of {', '.join(KINDS)}")
-    if kind not in KINDS:
-        raise ConfigError(f"{text!r}: unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
-    if not Path(path).exists():
-        raise ConfigError(f"{path}: dataset path not found")
-    return kind, Path(path)
+    return kind, check_source(kind, path)
 
 
 def read_dataset(kind: str, root: Path, name: str | None = None) -> Listing:
@@ -75,11 +80,7 @@ def read_dataset(kind: str, root: Path, name: str | None = None) -> Listing:
         "jaffe": read_jaffe,
         "folder": read_folder,
     }
-    if kind not in readers:
-        raise ConfigError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
-    root = Path(root)
-    if not root.exists():
-        raise ConfigError(f"{root}: dataset path not found")
+    root = check_source(kind, root)
     listing = readers[kind](root, name or kind)
     log.info("%s: %d images listed from %s", name or kind, len(listing.records), root)
     return listing
