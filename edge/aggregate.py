@@ -2,7 +2,8 @@
 
 One record per window of ``window`` seconds: frame and face counts, distinct tracks, per-class
 counts and shares of face observations (each observation counted under its track's smoothed
-class), mean confidence and camera status. Windows with fewer than ``min_group`` distinct tracks
+class), mean confidence, camera status, and whether probabilities were corrected to the model's
+training class prior. Windows with fewer than ``min_group`` distinct tracks
 are ``"suppressed": true`` and carry no class figures; a track counts only when it was seen in
 at least two frames of the window.
 """
@@ -31,8 +32,10 @@ class WindowAggregator:
         model_sha256: str,
         origin: float = 0.0,
         source: str = "live",
+        prior_correction: bool = False,
     ) -> None:
         self.window, self.min_group = float(window), int(min_group)
+        self.prior_correction = prior_correction
         self.labels, self.model_sha256 = tuple(labels), model_sha256
         self.origin, self.source = origin, source
         self._start: float | None = None
@@ -145,6 +148,7 @@ class WindowAggregator:
             else {"status": "ok", "gaps": 0, "gap_seconds": 0.0}
         )
         record["model_sha256"] = self.model_sha256
+        record["prior_correction"] = self.prior_correction
         if partial:
             record["partial"] = True
         return record

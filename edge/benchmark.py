@@ -13,6 +13,7 @@ from .config import RunConfig
 from .daemon import load_classifier
 from .detect import create_detector, crop_faces
 from .pipeline import FramePipeline
+from .prior import prior_for_run
 from .sources import FileSource, open_source
 from .tracker import IouTracker
 
@@ -77,9 +78,14 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
     classifier = load_classifier(config)
     detector = create_detector(config.detector, config.face_model, config.score, config.min_face)
     tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
-    pipeline = FramePipeline(detector, classifier, tracker, config.reclassify)
+    prior = prior_for_run(classifier.card, config.prior_correction)
+    pipeline = FramePipeline(detector, classifier, tracker, config.reclassify, prior=prior)
     aggregator = WindowAggregator(
-        config.window, config.min_group, classifier.card.labels, classifier.card.sha256
+        config.window,
+        config.min_group,
+        classifier.card.labels,
+        classifier.card.sha256,
+        prior_correction=prior is not None,
     )
     capture = aggregate = 0.0
     n = 0
@@ -111,6 +117,8 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         "runtime": getattr(getattr(classifier, "runtime", None), "name", None),
         "model_input": classifier.card.input_size,
         "model_mode": classifier.card.mode,
+        "model_sha256": classifier.card.sha256,
+        "prior_correction": prior is not None,
         "ms_per_frame": {
             "capture": round(capture / n * 1e3, 3),
             "detect": round(seconds["detect"] / n * 1e3, 3),

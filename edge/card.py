@@ -54,6 +54,7 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     parity: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    about: dict[str, Any] = field(default_factory=dict)
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -61,6 +62,12 @@ class ModelCard:
     @property
     def input_size(self) -> int:
         return self.crop.size
+
+    @property
+    def class_prior(self) -> tuple[float, ...] | None:
+        """The training split's class shares in label order (``training.class_prior``)."""
+        prior = self.training.get("class_prior")
+        return tuple(float(prior[label]) for label in self.labels) if prior else None
 
     def to_dict(self) -> dict[str, Any]:
         def quant(q: Quantization | None) -> dict | None:
@@ -89,6 +96,7 @@ class ModelCard:
             "metrics": self.metrics,
             "parity": self.parity,
             "source": self.source,
+            "about": self.about,
             "created": self.created,
         }
 
@@ -141,6 +149,14 @@ class ModelCard:
                 quants.append(Quantization(float(q["scale"]), int(q["zero_point"])))
             else:
                 quants.append(None)
+        training = data.get("training") or {}
+        if not isinstance(training, dict):
+            raise fail("training must be a JSON object")
+        if "class_prior" in training and not _is_prior(training["class_prior"]):
+            raise fail(
+                "training.class_prior must give a share >= 0 for each of "
+                f"{', '.join(LABELS)} (not all 0)"
+            )
         return cls(
             model_file=str(model.get("file", "")),
             model_format=model["format"],
@@ -152,10 +168,11 @@ class ModelCard:
             output_quantization=quants[1],
             mode=data["mode"],
             labels=tuple(labels),
-            training=dict(data.get("training") or {}),
+            training=dict(training),
             metrics=dict(data.get("metrics") or {}),
             parity=dict(data.get("parity") or {}),
             source=dict(data.get("source") or {}),
+            about=dict(data.get("about") or {}),
             created=str(data.get("created", "")),
         )
 
@@ -167,6 +184,16 @@ def _is_quant(q: dict) -> bool:
         and scale > 0
         and isinstance(zp, int)
         and not isinstance(zp, bool)
+    )
+
+
+def _is_prior(prior: Any) -> bool:
+    if not isinstance(prior, dict) or set(prior) != set(LABELS):
+        return False
+    values = list(prior.values())
+    return (
+        all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in values)
+        and sum(values) > 0
     )
 
 

@@ -1,4 +1,4 @@
-"""``fer-edge models``: find and fetch the YuNet face-detector model."""
+"""``fer-edge models``: which expression model is used, and the YuNet face-detector file."""
 
 from __future__ import annotations
 
@@ -7,11 +7,85 @@ from pathlib import Path
 import click
 
 from . import modelfiles
+from .card import ModelCard, load_for_model
+from .default_model import describe, resolve_model
+
+_MODEL_OPTION = click.option(
+    "--model", default=None, help="A .tflite model with its card [the packaged default]."
+)
 
 
-@click.group()
-def models() -> None:
-    """Face-detector model files (YuNet)."""
+@click.group(invoke_without_command=True)
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """The expression model and the face-detector model (YuNet); without a command: info."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(info)
+
+
+@models.command("info")
+@_MODEL_OPTION
+def info(model: str | None = None) -> None:
+    """Which expression model is used, what it was trained and validated on, its terms."""
+    path = resolve_model(model)
+    card = load_for_model(path)  # checks the sha256: what is shown is what runs
+    click.echo(f"expression model: {describe(model)}")
+    for key, value in card_summary(path, card):
+        click.echo(f"  {key + ':':<18}{value}")
+    face = modelfiles.find_yunet()
+    click.echo(f"face detector: {f'YuNet {face}' if face else 'YuNet not found; see models path'}")
+
+
+def card_summary(path: Path, card: ModelCard) -> list[tuple[str, str]]:
+    """(heading, text) lines describing a model from its card, for people."""
+    training, about = card.training, card.about
+    rows = [
+        ("file", f"{path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {card.sha256[:12]}…)"),
+        ("labels", ", ".join(card.labels)),
+        ("input", f"{card.input_size}x{card.input_size} RGB face crops, {card.input_dtype}"),
+        ("mode", card.mode),
+    ]
+    datasets = [d.get("name", "?") for d in training.get("datasets", [])]
+    if datasets:
+        splits = training.get("splits", {})
+        sizes = " / ".join(f"{k} {v:,}" for k, v in splits.items())
+        rows.append(("training data", ", ".join(datasets) + (f" ({sizes})" if sizes else "")))
+    rows.append(("class weights", str(training.get("class_weights", "not recorded"))))
+    prior = card.class_prior
+    if prior:
+        shares = ", ".join(f"{lab} {p:.3f}" for lab, p in zip(card.labels, prior, strict=True))
+        rows.append(("training prior", shares))
+    for name, result in _held_out(card).items():
+        rows.append((f"held out {name}", result))
+    for key, heading in (
+        ("validated_on", "validated on"),
+        ("not_validated_on", "not validated on"),
+    ):
+        if about.get(key):
+            rows.append((heading, about[key]))
+    rows.extend(("weakness", text) for text in about.get("weaknesses", []))
+    rows.append(
+        ("terms", about.get("licence") or "not stated in the card: check your data's licences")
+    )
+    if about.get("note"):
+        rows.append(("note", about["note"]))
+    return rows
+
+
+def _held_out(card: ModelCard) -> dict[str, str]:
+    """Held-out accuracy per dataset: the card's ``about`` figures, else its metrics."""
+    results = card.about.get("held_out") or card.metrics
+    corrected = card.about.get("held_out_prior_corrected", {})
+    out = {}
+    for name, r in results.items():
+        if not isinstance(r, dict) or "accuracy" not in r:
+            continue
+        text = f"{r['accuracy']:.1%} (n={r.get('n', '?')}"
+        text += f", {r['split']})" if r.get("split") else ")"
+        if name in corrected:
+            text += f"; {corrected[name]:.1%} with prior correction"
+        out[name] = text
+    return out
 
 
 @models.command("fetch")

@@ -16,7 +16,7 @@ from .config import RunConfig, build_config
 log = logging.getLogger(__name__)
 
 _OPTIONS = [
-    ("--model", str, "Converted .tflite model (its card beside it)."),
+    ("--model", str, "Converted .tflite model (its card beside it) [the packaged default]."),
     ("--card", str, "Model card, if not MODEL.json / model_card.json beside the model."),
     ("--camera", str, "0 (V4L2 index), /dev/video0, a video file, rtsp://..., or picamera2."),
     ("--detector", click.Choice(["auto", "yunet", "haar"]), "Face detector [auto]."),
@@ -39,13 +39,21 @@ _OPTIONS = [
     ("--smoothing", float, "EMA weight of the newest frame in a track's class [0.3]."),
     ("--reclassify", float, "Seconds before a tracked face is classified again; 0: every frame."),
     ("--start-time", str, "File sources: ISO time of the video's first frame [file mtime]."),
+    (
+        "--prior-correction/--no-prior-correction",
+        bool,
+        "Re-weight a balanced-prior model's probabilities by its training class prior [on].",
+    ),
 ]
 
 
 def config_options(func):
     """Add ``--config`` and one flag per config option (all default to 'not given')."""
     for flag, kind, help_text in reversed(_OPTIONS):
-        func = click.option(flag, type=kind, default=None, help=help_text)(func)
+        if kind is bool:  # an on/off switch: --name/--no-name
+            func = click.option(flag, default=None, help=help_text)(func)
+        else:
+            func = click.option(flag, type=kind, default=None, help=help_text)(func)
     return click.option(
         "--config",
         "config_file",

@@ -24,7 +24,7 @@ _DRY_RUN = click.option("--dry-run", is_flag=True, help="Print each step; change
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="The .tflite classifier (its model card beside it) to install as "
-    f"{service.MODEL}. Needed on the first install.",
+    f"{service.MODEL} [first install: the packaged default model; later: the one installed].",
 )
 @click.option(
     "--camera",

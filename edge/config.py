@@ -27,7 +27,7 @@ else:  # pragma: no cover - Python 3.10 (Jetson)
 class RunConfig:
     """All options of ``fer-edge run`` (and ``bench``/``doctor``)."""
 
-    model: str | None = None
+    model: str | None = None  # None or "default": the model packaged with fer_edge
     card: str | None = None
     camera: str = "0"
     detector: str = "auto"
@@ -50,6 +50,7 @@ class RunConfig:
     smoothing: float = 0.3
     reclassify: float = 0.0
     start_time: str | None = None
+    prior_correction: bool = True
 
     @property
     def resolved_log_dir(self) -> Path:
@@ -84,6 +85,7 @@ _TYPES = {
     "smoothing": float,
     "reclassify": float,
     "start_time": str,
+    "prior_correction": bool,
 }
 
 
@@ -91,6 +93,10 @@ def _coerce(key: str, value: Any, where: str) -> Any:
     kind = _TYPES[key]
     if value is None:
         return None
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+        return value
     if kind is str and key == "camera" and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -141,14 +147,12 @@ def build_config(
     return config
 
 
-def validate(config: RunConfig, need_model: bool = True) -> None:
+def validate(config: RunConfig) -> None:
     """Raise ConfigError naming the first bad option."""
 
     def bad(key: str, why: str) -> ConfigError:
         return ConfigError(f"{key.replace('_', '-')} {getattr(config, key)!r}: {why}")
 
-    if need_model and not config.model:
-        raise ConfigError("no model given: pass --model PATH.tflite or set model in the config")
     if config.detector not in DETECTORS:
         raise bad("detector", f"choose one of {', '.join(DETECTORS)}")
     if config.runtime is not None and config.runtime not in RUNTIMES:

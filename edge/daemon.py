@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from .aggregate import WindowAggregator
 from .card import load_for_model
 from .config import RunConfig
+from .default_model import resolve_model
 from .detect import FaceDetector, create_detector
 from .errors import CardError, ConfigError, ModelFileError
 from .jsonl import JsonlLog
 from .notify import Notifier
 from .pipeline import FramePipeline, Predictor
+from .prior import prior_for_run
 from .sources import FileSource, FrameSource, open_source
 from .timeutil import parse_iso
 from .tracker import IouTracker
@@ -47,10 +49,11 @@ def load_classifier(config: RunConfig) -> Predictor:
     """
     from .runtime import Classifier, select_runtime
 
+    model = resolve_model(config.model)
     try:
-        card = load_for_model(config.model, config.card)
+        card = load_for_model(model, config.card)
         return Classifier(
-            config.model, card=card, threads=config.threads, runtime=select_runtime(config.runtime)
+            model, card=card, threads=config.threads, runtime=select_runtime(config.runtime)
         )
     except (CardError, ModelFileError) as exc:
         raise ConfigError(str(exc)) from None
@@ -112,15 +115,20 @@ class Daemon:
         except OSError as exc:
             raise ConfigError(f"log dir {self.log.log_dir}: not usable ({exc.strerror})") from None
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
-        pipeline = FramePipeline(self.detector, self.classifier, tracker, config.reclassify)
+        card = self.classifier.card
+        prior = prior_for_run(card, config.prior_correction)
+        pipeline = FramePipeline(
+            self.detector, self.classifier, tracker, config.reclassify, prior=prior
+        )
         is_file = isinstance(source, FileSource)
         aggregator = WindowAggregator(
             config.window,
             config.min_group,
-            self.classifier.card.labels,
-            self.classifier.card.sha256,
+            card.labels,
+            card.sha256,
             origin=source.start if is_file else 0.0,
             source="file" if is_file else "live",
+            prior_correction=prior is not None,
         )
         source.listener = aggregator
         interval = 1.0 / config.max_fps if config.max_fps else 0.0

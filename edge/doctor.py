@@ -54,16 +54,15 @@ def _face_model(config: RunConfig) -> Check:
 
 
 def _model(config: RunConfig) -> Check:
-    if not config.model:
-        return False, "model card", "no model given (--model or model = ... in the config)"
     from .daemon import load_classifier
+    from .default_model import describe
 
     try:
         classifier = load_classifier(config)
     except FerError as exc:
         return False, "model card", str(exc)
     card = classifier.card
-    detail = f"{config.model}: {card.mode}, {card.input_size} px, matches its card"
+    detail = f"{describe(config.model)}: {card.mode}, {card.input_size} px, matches its card"
     return True, "model card", detail
 
 

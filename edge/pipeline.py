@@ -10,6 +10,7 @@ import numpy as np
 
 from .card import ModelCard
 from .detect import FaceDetector, crop_faces
+from .prior import correct
 from .tracker import IouTracker
 
 STAGES = ("detect", "crop", "classify", "track")
@@ -24,8 +25,10 @@ class Predictor(Protocol):
 class FramePipeline:
     """Detect faces, track them, crop and classify them in ONE batched call.
 
-    With ``reclassify`` > 0 a track is classified again only after that many seconds (its
-    smoothed class is reused in between), which cuts classification cost on slow devices.
+    With ``prior`` (see :mod:`.prior`) the model's probabilities are corrected to the training
+    class prior before they are smoothed and counted. With ``reclassify`` > 0 a track is
+    classified again only after that many seconds (its smoothed class is reused in between),
+    which cuts classification cost on slow devices.
     ``seconds`` accumulates the time spent in each stage; ``faces`` counts detected faces and
     ``classified`` the crops sent to the model. Crops exist only in memory, within one call.
     """
@@ -36,9 +39,10 @@ class FramePipeline:
         classifier: Predictor,
         tracker: IouTracker,
         reclassify: float = 0.0,
+        prior: np.ndarray | None = None,
     ):
         self.detector, self.classifier, self.tracker = detector, classifier, tracker
-        self.reclassify = reclassify
+        self.reclassify, self.prior = reclassify, prior
         self.recipe = classifier.card.crop
         self.seconds: dict[str, float] = defaultdict(float)
         self.faces = self.classified = 0
@@ -62,6 +66,8 @@ class FramePipeline:
         crops = crop_faces(frame, [faces[i] for i in due], self.recipe)
         t3 = time.perf_counter()
         probs = self.classifier.predict(crops)
+        if self.prior is not None and len(probs):
+            probs = correct(probs, self.prior)
         t4 = time.perf_counter()
         for i, p in zip(due, probs, strict=True):
             self.tracker.observe(tracks[i], p, ts)

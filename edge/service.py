@@ -4,7 +4,8 @@ The unit (``systemd/fer-edge.service``, shipped as ``fer_edge/data/fer-edge.serv
 ``fer-edge run --config /etc/fer-edge/config.toml`` as a throwaway user (``DynamicUser=yes``)
 that can read ``/etc/fer-edge`` and write only ``/var/lib/fer-edge`` (``$STATE_DIRECTORY``).
 So the installer puts everything the daemon reads into ``/etc/fer-edge``, world-readable:
-the classifier as ``model.tflite`` with its card ``model.json``, the YuNet face model, and a
+the classifier as ``model.tflite`` with its card ``model.json`` (the packaged default model
+unless ``--model`` names another), the YuNet face model, and a
 commented default ``config.toml`` (never overwritten). It records what it wrote, with sha256s,
 in ``installed-files.json``, so that uninstalling removes exactly that: the config only while
 it is unchanged, and never the logs in ``/var/lib/fer-edge``.
@@ -28,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from . import atomic, modelfiles
 from .card import card_path_for, load_for_model, sha256_file
+from .default_model import resolve_model
 from .errors import FerError
 
 log = logging.getLogger(__name__)
@@ -176,8 +178,11 @@ class Installer:
         manifest = self._read_manifest()
         actions = [Action(f"create {CONFIG_DIR}/", lambda: self._mkdir(CONFIG_DIR))]
 
-        if model is not None:
-            model = Path(model)
+        if model is None and self.at(MODEL).is_file():
+            actions.append(Action(f"keep {MODEL} (installed before; --model replaces it)", None))
+        else:
+            # No --model on a first install: the expression model packaged with fer_edge.
+            model = resolve_model(None if model is None else str(model))
             card = load_for_model(model)  # the card exists and describes exactly this file
             if card.model_format != "tflite":
                 raise FerError(
@@ -187,10 +192,6 @@ class Installer:
                 self._copy(model, MODEL, manifest),
                 self._copy(card_path_for(model), CARD, manifest),
             ]
-        elif not self.at(MODEL).is_file():
-            raise FerError(
-                f"no model installed at {MODEL}; pass --model PATH (a .tflite with card)"
-            )
 
         face = modelfiles.find_yunet(face_model)
         have_face = face is not None or self.at(FACE_MODEL).is_file()

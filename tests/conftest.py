@@ -9,6 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 YUNET_TEST_MODEL = REPO.parent / "shared" / "models" / "yunet-test.onnx"
+#: The first frame of test clips, so their windows are the same on any machine.
+START = "2026-01-05T08:00:00Z"
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +45,15 @@ def tile_faces(head: np.ndarray, side: int, shape=(360, 640), step: float = 1.5)
             frame[r : r + side, c : c + side] = tile
             boxes.append((c, r, side, side))
     return frame, boxes
+
+
+def write_face_clip(path: Path, head: np.ndarray, frames: int, fps: float = 10.0) -> Path:
+    """An MJPG clip (320x180) of 15 tiled astronaut heads drifting by a pixel a frame."""
+    import cv2
+
+    base, _ = tile_faces(head, 40, shape=(180, 320))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 180))
+    for i in range(frames):
+        writer.write(np.roll(base, i % 6, axis=1))
+    writer.release()
+    return path

@@ -49,6 +49,7 @@ def test_toml_then_flags_override(tmp_path):
         ('model = "m"\nmin_group = 0\n', "min-group 0"),
         ('model = "m"\ndetector = "dlib"\n', "detector"),
         ("model = \n", "invalid TOML"),
+        ("prior_correction = 1\n", "prior_correction must be true or false"),
     ],
 )
 def test_bad_config_names_the_problem_and_exits_78(tmp_path, text, needle):
@@ -61,12 +62,15 @@ def test_bad_config_names_the_problem_and_exits_78(tmp_path, text, needle):
     assert needle in result.output and result.output.count("\n") == 1
 
 
-def test_check_config_ok_and_missing_model(tmp_path):
+def test_check_config_ok_and_default_model(tmp_path):
     runner = CliRunner()
     ok = runner.invoke(main, ["check-config", "--model", "m.tflite", "--window", "5"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout.split("configuration OK")[0])["window"] == 5.0
-    assert runner.invoke(main, ["check-config"]).exit_code == 78
+    default = runner.invoke(main, ["check-config", "--no-prior-correction"])
+    assert default.exit_code == 0, default.output
+    settings = json.loads(default.stdout.split("configuration OK")[0])
+    assert settings["model"] is None and settings["prior_correction"] is False
     bad = runner.invoke(main, ["check-config", "--model", "m", "--camera", "/nope.avi"])
     assert bad.exit_code == 78 and "/nope.avi" in bad.output
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO, tile_faces
+from conftest import REPO, START, write_face_clip
 from fer_edge.card import ModelCard, read_card, sha256_file, write_card
 from fer_edge.cli import main
 from fer_edge.config import build_config
@@ -26,21 +26,8 @@ from fer_edge.labels import LABELS
 from fer_edge.sources import FileSource
 from fer_edge.timeutil import parse_iso
 
-START = "2026-01-05T08:00:00Z"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
-
-
-def write_face_clip(path: Path, head, frames: int, fps: float = 10.0) -> Path:
-    """An MJPG clip (320x180) of 15 tiled astronaut heads drifting by a pixel a frame."""
-    import cv2
-
-    base, _ = tile_faces(head, 40, shape=(180, 320))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 180))
-    for i in range(frames):
-        writer.write(np.roll(base, i % 6, axis=1))
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module")

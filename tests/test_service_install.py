@@ -176,10 +176,21 @@ def test_a_model_whose_card_does_not_match_is_refused(tmp_path, model):
     assert not root.exists() or tree(root) == {}
 
 
-def test_first_install_needs_a_model(tmp_path):
-    result = cli("install-service", "--root", str(tmp_path / "root"))
-    assert result.exit_code == 1
-    assert "pass --model" in result.output
+def test_first_install_without_model_installs_the_packaged_default(tmp_path, model):
+    from fer_edge.default_model import default_model_path
+
+    root = tmp_path / "root"
+    assert cli("install-service", "--root", str(root)).exit_code == 0
+    installed = root / "etc/fer-edge/model.tflite"
+    packaged = default_model_path()
+    assert installed.read_bytes() == packaged.read_bytes()
+    assert json.loads((root / "etc/fer-edge/model.json").read_text()) == json.loads(
+        packaged.with_suffix(".json").read_text()
+    )
+    # A later install without --model keeps the installed model; --model replaces it.
+    installed.write_bytes(model.read_bytes())
+    assert cli("install-service", "--root", str(root)).exit_code == 0
+    assert installed.read_bytes() == model.read_bytes()
 
 
 def test_a_real_install_needs_root(monkeypatch):

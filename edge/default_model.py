@@ -1,0 +1,43 @@
+"""The expression model shipped inside fer_edge: the default wherever a model is needed.
+
+A fused ResNet50 (FER2013 + CK+48 + JAFFE), 96 px, full-integer int8, with its card beside it
+(``fer_edge/data/models/``). Like any model it is checked against its card's sha256 at load.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from .errors import ConfigError
+
+NAME = "fer-resnet50-96-int8"
+#: What a config or flag may say instead of a path to mean the packaged model.
+ALIAS = "default"
+
+
+def models_dir() -> Path:
+    """The folder of the packaged model files (a real folder in every pip install)."""
+    return Path(str(resources.files("fer_edge").joinpath("data", "models")))
+
+
+def default_model_path() -> Path:
+    """The packaged .tflite; ConfigError (exit 78) when the installation lacks it."""
+    path = models_dir() / f"{NAME}.tflite"
+    for needed in (path, path.with_suffix(".json")):
+        if not needed.is_file():
+            raise ConfigError(
+                f"{needed}: the packaged default model is missing; reinstall fer-edge "
+                "or pass --model PATH.tflite"
+            )
+    return path
+
+
+def resolve_model(model: str | None) -> Path:
+    """``model`` as a path; None or ``"default"`` mean the packaged model."""
+    return default_model_path() if model in (None, ALIAS) else Path(model)
+
+
+def describe(model: str | None) -> str:
+    """How to name ``model`` to a user."""
+    return f"the packaged default model {NAME}" if model in (None, ALIAS) else str(model)

@@ -1,0 +1,198 @@
+"""The expression model packaged with fer_edge: golden result, defaults, prior correction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import START, write_face_clip
+from fer_edge import default_model
+from fer_edge.card import ModelCard, read_card, sha256_file
+from fer_edge.cli import main
+from fer_edge.crop import CropRecipe
+from fer_edge.detect import create_detector, crop_faces
+from fer_edge.errors import CardError
+from fer_edge.jsonl import read_records
+from fer_edge.labels import LABELS
+from fer_edge.pipeline import FramePipeline
+from fer_edge.prior import correct, training_prior
+from fer_edge.runtime import Classifier
+from fer_edge.tracker import IouTracker
+
+PACKAGED = default_model.default_model_path()
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier(PACKAGED)
+
+
+@pytest.fixture(scope="module")
+def astronaut_crop(astronaut_bgr, yunet_model, classifier):
+    faces = create_detector("yunet", yunet_model, 0.6, 0).detect(astronaut_bgr)
+    assert len(faces) == 1
+    return crop_faces(astronaut_bgr, faces, classifier.card.crop)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, head_bgr):
+    return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 20)
+
+
+def test_golden_astronaut_is_happy(classifier, astronaut_crop):
+    probs = classifier.predict(astronaut_crop)[0]
+    assert LABELS[int(np.argmax(probs))] == "happy"
+    assert probs[LABELS.index("happy")] >= 0.9  # the model card measured 0.992
+    assert probs.sum() == pytest.approx(1.0, abs=0.02)
+
+
+def test_packaged_card_describes_the_shipped_weights():
+    card = read_card(PACKAGED.with_suffix(".json"))
+    assert card.sha256 == sha256_file(PACKAGED)
+    assert (card.mode, card.input_size, card.labels) == ("int8", 96, LABELS)
+    assert card.training["class_weights"] == "balanced"
+    assert sum(card.class_prior) == pytest.approx(1.0, abs=0.01)
+    assert "non-commercial" in card.about["licence"]
+    assert card.about["not_validated_on"]
+
+
+def test_prior_correction_is_p_times_prior_renormalised():
+    probs = np.array([[0.5, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05], [1 / 7] * 7], np.float32)
+    prior = np.array([0.1, 0.05, 0.1, 0.4, 0.15, 0.15, 0.05], np.float32)
+    out = correct(probs, prior)
+    expected = probs * prior / (probs * prior).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    np.testing.assert_allclose(out[1], prior, rtol=1e-6)  # a uniform answer becomes the prior
+    assert int(np.argmax(out[0])) == 0 and out[0, 0] < probs[0, 0]
+
+
+def test_prior_applies_only_to_balanced_weight_models():
+    card = read_card(PACKAGED.with_suffix(".json"))
+    prior = training_prior(card)
+    assert prior is not None and prior.sum() == pytest.approx(1.0)
+    assert prior[LABELS.index("happy")] == pytest.approx(0.259 / 1.001, abs=1e-4)
+    card.training["class_weights"] = "none"
+    assert training_prior(card) is None
+    assert training_prior(ModelCard("m.tflite", "tflite", "ab" * 32, CropRecipe(32))) is None
+
+
+def test_a_bad_class_prior_in_a_card_is_refused(tmp_path):
+    data = json.loads(PACKAGED.with_suffix(".json").read_text())
+    data["training"]["class_prior"] = {"happy": 1.0}
+    with pytest.raises(CardError, match="class_prior"):
+        ModelCard.from_dict(data, "x.json")
+
+
+class _Uniformish:
+    """A classifier answering the same probabilities for every crop."""
+
+    def __init__(self, probs):
+        self.card = ModelCard("m.tflite", "tflite", "ab" * 32, CropRecipe(32))
+        self.probs = np.asarray(probs, np.float32)
+
+    def predict(self, crops):
+        return np.repeat(self.probs[None], len(crops), axis=0)
+
+
+class _OneFace:
+    name = "one"
+
+    def detect(self, frame):
+        from fer_edge.detect import Face
+
+        return [Face((10, 10, 40, 40), 0.9)]
+
+
+def test_the_pipeline_corrects_before_smoothing_and_counting():
+    probs = [0.3, 0.0, 0.0, 0.25, 0.15, 0.3, 0.0]
+    prior = np.array([0.1, 0.05, 0.1, 0.4, 0.15, 0.15, 0.05], np.float32)
+    frame = np.zeros((100, 100, 3), np.uint8)
+    plain = FramePipeline(_OneFace(), _Uniformish(probs), IouTracker())
+    fixed = FramePipeline(_OneFace(), _Uniformish(probs), IouTracker(), prior=prior)
+    ((_, raw_label, raw_conf),) = plain.process(0.0, frame)
+    ((_, label, conf),) = fixed.process(0.0, frame)
+    corrected = correct(np.asarray([probs], np.float32), prior)[0]
+    assert raw_label in (0, 5) and label == LABELS.index("happy") == int(np.argmax(corrected))
+    assert conf == pytest.approx(float(corrected.max())) and conf != pytest.approx(raw_conf)
+
+
+def _run(tmp_path, clip, yunet_model, *extra):
+    logs = tmp_path / "logs"
+    args = ["run", "--camera", str(clip), "--face-model", str(yunet_model), "--window", "1"]
+    args += ["--start-time", START, "--log-dir", str(logs), *extra]
+    return CliRunner().invoke(main, args), logs
+
+
+def test_the_daemon_runs_with_no_model_given(tmp_path, clip, yunet_model):
+    result, logs = _run(tmp_path, clip, yunet_model)
+    assert result.exit_code == 0, result.output
+    records = list(read_records(logs))
+    assert len(records) == 2
+    sha = sha256_file(PACKAGED)
+    for r in records:
+        assert r["model_sha256"] == sha and r["prior_correction"] is True
+        assert not r["suppressed"] and max(r["shares"], key=r["shares"].get) == "happy"
+    off, logs_off = _run(tmp_path / "off", clip, yunet_model, "--no-prior-correction")
+    assert off.exit_code == 0, off.output
+    assert all(r["prior_correction"] is False for r in read_records(logs_off))
+
+
+def test_the_device_run_imports_no_tensorflow(tmp_path, clip, yunet_model):
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom fer_edge.cli import main\n"
+        f"r = CliRunner().invoke(main, ['run', '--camera', {str(clip)!r}, '--face-model', "
+        f"{str(yunet_model)!r}, '--log-dir', {str(tmp_path)!r}, '--max-frames', '3'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "sys.exit(3 if any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules) "
+        "else 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.fixture
+def packaged_copy(tmp_path, monkeypatch):
+    """The packaged model folder copied where a test may break it."""
+    folder = tmp_path / "models"
+    shutil.copytree(default_model.models_dir(), folder)
+    monkeypatch.setattr(default_model, "models_dir", lambda: folder)
+    return folder / PACKAGED.name
+
+
+def test_a_packaged_model_that_does_not_match_its_card_exits_78(
+    tmp_path, clip, yunet_model, packaged_copy
+):
+    with open(packaged_copy, "r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"\x00" * 16)
+    result, logs = _run(tmp_path, clip, yunet_model)
+    assert result.exit_code == 78
+    assert "does not match its model card" in result.output
+    assert result.output.count("\n") == 1 and not logs.exists()
+
+
+@pytest.mark.parametrize("missing", [".tflite", ".json"])
+def test_a_missing_packaged_file_exits_78_in_one_line(
+    tmp_path, clip, yunet_model, packaged_copy, missing
+):
+    packaged_copy.with_suffix(missing).unlink()
+    result, logs = _run(tmp_path, clip, yunet_model)
+    assert result.exit_code == 78
+    assert "packaged default model is missing" in result.output and missing in result.output
+    assert result.output.count("\n") == 1 and not logs.exists()
+
+
+def test_models_info_shows_the_model_its_data_and_terms():
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "packaged default model" in out and ", ".join(LABELS) in out
+    assert "96x96" in out and "int8" in out and "fer2013, ckplus, jaffe" in out
+    assert "63.2%" in out and "47.8%" in out and "non-commercial" in out
+    assert "classroom footage" in out
