@@ -150,9 +150,11 @@ def create_detector(
         detector = HaarDetector(face_model, min_size=max(min_size, 20))
     else:
         detector = HaarDetector(min_size=max(min_size, 20))
-    log.warning(
+    # A fallback the user did not choose is a warning; a chosen Haar detector only a note.
+    log.log(
+        logging.WARNING if kind == "auto" else logging.INFO,
         "using the Haar face detector: it misses most faces at classroom distance "
-        "(0 found on real classroom footage). Install the YuNet model: `fer-edge models fetch`"
+        "(0 found on real classroom footage). Install the YuNet model: `fer-edge models fetch`",
     )
     return detector
 

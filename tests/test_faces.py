@@ -122,6 +122,11 @@ def test_create_detector_prefers_yunet_and_falls_back_to_haar(
     except ModelFileError:
         pytest.skip("no Haar cascade here")
     assert fallback.name == "haar" and "misses most faces" in caplog.text
+    assert caplog.records[-1].levelname == "WARNING"  # a fallback nobody chose is a warning
+    caplog.clear()
+    caplog.set_level("INFO", logger="fer_edge.detect")
+    assert create_detector("haar").name == "haar"
+    assert caplog.records[-1].levelname == "INFO"  # a chosen Haar detector is only noted
     (tmp_path / modelfiles.YUNET_FILENAME).write_bytes(yunet_model.read_bytes())
     assert create_detector("auto").name == "yunet"
     with pytest.raises(ConfigError, match="unknown detector"):

@@ -1,0 +1,23 @@
+"""Print the daemon's window records as a short table a person can read (the demo's view)."""
+
+from __future__ import annotations
+
+import sys
+
+from fer_edge.jsonl import read_records
+
+
+def main(log_dir: str) -> None:
+    for r in read_records(log_dir):
+        head = f"{r['start'][11:19]}-{r['end'][11:19]}  {r['tracks']:>2} faces"
+        if r["suppressed"]:
+            print(f"{head}  suppressed (fewer than {r['min_group']} faces)")
+            continue
+        top = sorted(r["shares"].items(), key=lambda kv: kv[1], reverse=True)[:3]
+        shares = ", ".join(f"{label} {share:.0%}" for label, share in top if share >= 0.01)
+        prior = "on" if r["prior_correction"] else "off"
+        print(f"{head}  {shares}  (mean confidence {r['mean_confidence']:.2f}, prior {prior})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
