@@ -1,7 +1,7 @@
 """Benchmark fer-convert: size, conversion time and per-face latency of each TFLite mode.
 
 fer-train's ResNet50 (random weights, 7-class head, preprocessing in the graph) is converted to
-float32, float16 and int8; each is run through the device runtime (fer_edge.runtime.Classifier)
+float32, float16 and int8; each is run through the device runtime (fer_edge.classify.runtime.Classifier)
 at batch 1 and 8. Prints one JSON object. Usage:
 
     python bench/bench_convert.py [--size 112] [--samples 50] [--repeats 30] [--threads 2]
@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fer_convert.quantize import convert
-    from fer_edge.runtime import Classifier, select_runtime
+    from fer_edge.classify.runtime import Classifier, select_runtime
     from fer_train.model import build_model
 
     model = build_model(image_size=args.size, weights="none")

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import warnings
 from pathlib import Path
 
 import click
 
-from fer_edge.errors import FerError
+from fer_edge.cli.base import FerCommand, setup_logging
 from fer_train.readers import KINDS, parse_spec
 
 from . import __version__
@@ -18,24 +15,14 @@ from .parity import DEFAULT_THRESHOLD, format_table
 
 log = logging.getLogger(__name__)
 
-EXIT_ERROR = 1
 EXIT_PARITY = 3
 
 
-def setup_logging(verbose: int) -> None:
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if verbose < 2:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        os.environ.setdefault("GLOG_minloglevel", "3")
-        warnings.filterwarnings("ignore", module=r"(tensorflow|keras|absl)(\.|$)")
-        for name in ("tensorflow", "absl", "keras"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+class ConvertCommand(FerCommand):
+    prog = "fer-convert"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=ConvertCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fer-convert")
 @click.argument("model", metavar="RUN_DIR|MODEL.keras", type=click.Path(path_type=Path))
 @click.option("--int8", "mode", flag_value="int8", help="Full-integer int8 (needs calibration).")
@@ -79,8 +66,8 @@ def main(ctx: click.Context, model: Path, mode: str, **options) -> None:
     """Convert a trained Keras expression model to TFLite and prove it still agrees.
 
     The parity check always runs: float and converted models classify the held-out images side
-    by side. Exit status: 0 written, 1 error (nothing written), 3 parity below threshold
-    (nothing written unless --force).
+    by side. Exit status: 0 written, 1 error, 78 bad configuration (nothing written either
+    way), 3 parity below threshold (nothing written unless --force).
     """
     setup_logging(options.pop("verbose"))
     from .pipeline import ParityError, Request, run
@@ -97,9 +84,6 @@ def main(ctx: click.Context, model: Path, mode: str, **options) -> None:
         click.echo(format_table(exc.parity))
         click.echo(f"fer-convert: error: {exc}", err=True)
         ctx.exit(EXIT_PARITY)
-    except FerError as exc:
-        click.echo(f"fer-convert: error: {exc}", err=True)
-        ctx.exit(EXIT_ERROR)
     click.echo(format_table(card.parity))
     size = out.stat().st_size
     click.echo(f"wrote {out} ({card.mode}, {size / 1e6:.2f} MB) and {out.with_suffix('.json')}")

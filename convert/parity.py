@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_edge.labels import LABELS
+from fer_edge.contract.labels import LABELS
 
 DEFAULT_THRESHOLD = 0.98
 
@@ -19,7 +19,7 @@ def keras_probabilities(model, images: np.ndarray, batch: int = 64) -> np.ndarra
 
 
 def tflite_probabilities(classifier, images: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Probabilities from a :class:`fer_edge.runtime.Classifier`, in batches."""
+    """Probabilities from a :class:`fer_edge.classify.runtime.Classifier`, in batches."""
     out = [classifier.predict(images[i : i + batch]) for i in range(0, len(images), batch)]
     return np.concatenate(out).astype(np.float32)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge import atomic
-from fer_edge.card import ModelCard, card_path_for, load_for_model, sha256_file, write_card
-from fer_edge.errors import CardError, ConfigError, FerError, ModelFileError
-from fer_edge.runtime import Classifier
+from fer_edge.classify.runtime import Classifier
+from fer_edge.contract import atomic
+from fer_edge.contract.card import ModelCard, card_path_for, load_for_model, sha256_file, write_card
+from fer_edge.contract.errors import CardError, ConfigError, FerError, ModelFileError
 from fer_train.data import read_run
 
 from . import parity as parity_mod

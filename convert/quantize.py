@@ -1,6 +1,6 @@
 """Keras model → TFLite bytes in one of four modes, and the model card read back from them.
 
-Every model takes plain RGB pixels 0..255 (the contract in :mod:`fer_edge.preprocess`), so the
+Every model takes plain RGB pixels 0..255 (the contract in :mod:`fer_edge.contract.preprocess`), so the
 representative dataset is simply the uint8 crops as float32: no preprocessing happens here.
 """
 
@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from fer_edge import atomic
-from fer_edge.card import ModelCard, Quantization, sha256_file, write_card
-from fer_edge.crop import CropRecipe
-from fer_edge.errors import ConfigError, ModelFileError
-from fer_edge.labels import LABELS
-from fer_edge.runtime import select_runtime
+from fer_edge.classify.runtime import select_runtime
+from fer_edge.contract import atomic
+from fer_edge.contract.card import ModelCard, Quantization, sha256_file, write_card
+from fer_edge.contract.errors import ConfigError, ModelFileError
+from fer_edge.contract.labels import LABELS
+from fer_edge.contract.recipe import CropRecipe
 
 log = logging.getLogger(__name__)
 

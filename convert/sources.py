@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.errors import ConfigError, FerError
+from fer_edge.contract.errors import ConfigError, FerError
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .detect import DETECTORS
-from .errors import ConfigError
-from .runtime import RUNTIMES
+from .classify.runtime import RUNTIMES
+from .contract.errors import ConfigError
+from .faces.detect import DETECTORS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -189,7 +189,7 @@ def validate(config: RunConfig) -> None:
     ):
         raise bad("camera", "not a camera index, /dev path, URL, 'picamera2' or an existing file")
     if config.start_time is not None:
-        from .timeutil import parse_iso
+        from .record.timeutil import parse_iso
 
         try:
             parse_iso(config.start_time)

@@ -7,19 +7,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .aggregate import WindowAggregator
-from .card import load_for_model
+from .capture.sources import FileSource, FrameSource, open_source
+from .classify.default_model import resolve_model
+from .classify.prior import prior_for_run
 from .config import RunConfig
-from .default_model import resolve_model
-from .detect import FaceDetector, create_detector
-from .errors import CardError, ConfigError, ModelFileError
-from .jsonl import JsonlLog
-from .notify import Notifier
+from .contract.card import load_for_model
+from .contract.errors import CardError, ConfigError, ModelFileError
+from .faces.detect import FaceDetector, create_detector
+from .faces.tracker import IouTracker
 from .pipeline import FramePipeline, Predictor
-from .prior import prior_for_run
-from .sources import FileSource, FrameSource, open_source
-from .timeutil import parse_iso
-from .tracker import IouTracker
+from .record.aggregate import WindowAggregator
+from .record.jsonl import JsonlLog
+from .record.timeutil import parse_iso
+from .service.notify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def load_classifier(config: RunConfig) -> Predictor:
     A missing, broken or mismatched model is a configuration error (exit 78): restarting the
     service cannot fix it, so systemd must not restart-loop on it.
     """
-    from .runtime import Classifier, select_runtime
+    from .classify.runtime import Classifier, select_runtime
 
     model = resolve_model(config.model)
     try:

@@ -8,10 +8,11 @@ from typing import Protocol
 
 import numpy as np
 
-from .card import ModelCard
-from .detect import FaceDetector, crop_faces
-from .prior import correct
-from .tracker import IouTracker
+from .classify.prior import correct
+from .contract.card import ModelCard
+from .faces.crop import crop_faces
+from .faces.detect import FaceDetector
+from .faces.tracker import IouTracker
 
 STAGES = ("detect", "crop", "classify", "track")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fer_edge.jsonl import read_records
+from fer_edge.record.jsonl import read_records
 
 
 def main(log_dir: str) -> None:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from fer_edge import card as cardmod
-from fer_edge.card import ModelCard, Quantization
-from fer_edge.crop import CropRecipe, crop_square
-from fer_edge.errors import CardError, UnknownLabelError
-from fer_edge.labels import CKPLUS_CODES, FER2013_CODES, LABELS, allowed_names, canonical, index
-from fer_edge.preprocess import dequantize, quantize, to_model_input
+from fer_edge.contract import card as cardmod
+from fer_edge.contract.card import ModelCard, Quantization
+from fer_edge.contract.errors import CardError, UnknownLabelError
+from fer_edge.contract.labels import (
+    CKPLUS_CODES,
+    FER2013_CODES,
+    LABELS,
+    allowed_names,
+    canonical,
+    index,
+)
+from fer_edge.contract.preprocess import dequantize, quantize, to_model_input
+from fer_edge.contract.recipe import CropRecipe
+from fer_edge.faces.crop import crop_square
 
 
 # --- labels -----------------------------------------------------------------------------------
@@ -227,7 +237,7 @@ def test_quantise_clips_and_float_passes_through():
 def test_atomic_write_replaces_whole_file_with_umask_permissions(tmp_path):
     import os
 
-    from fer_edge import atomic
+    from fer_edge.contract import atomic
 
     target = tmp_path / "card.json"
     target.write_text("old")
@@ -243,3 +253,16 @@ def test_atomic_write_replaces_whole_file_with_umask_permissions(tmp_path):
     assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == [
         "card.json"
     ]
+
+
+def test_the_contract_imports_no_opencv():
+    """Training tools and card readers use the contract without OpenCV or a runtime."""
+    code = (
+        "import importlib, pkgutil, sys, fer_edge.contract as c\n"
+        "mods = [m.name for m in pkgutil.iter_modules(c.__path__, 'fer_edge.contract.')]\n"
+        "for m in mods: importlib.import_module(m)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('cv2', 'tensorflow', 'keras')]\n"
+        "print(len(mods), bad); sys.exit(1 if bad or len(mods) < 6 else 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

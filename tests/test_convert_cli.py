@@ -16,10 +16,10 @@ from tiny_model import separable_set, train_tiny_keras  # noqa: E402
 
 from fer_convert import sources  # noqa: E402
 from fer_convert.cli import EXIT_PARITY, main  # noqa: E402
-from fer_edge.card import ModelCard, load_for_model, sha256_file, write_card  # noqa: E402
-from fer_edge.crop import CropRecipe  # noqa: E402
-from fer_edge.errors import ConfigError  # noqa: E402
-from fer_edge.labels import FER2013_CODES, LABELS  # noqa: E402
+from fer_edge.contract.card import ModelCard, load_for_model, sha256_file, write_card  # noqa: E402
+from fer_edge.contract.errors import ConfigError  # noqa: E402
+from fer_edge.contract.labels import FER2013_CODES, LABELS  # noqa: E402
+from fer_edge.contract.recipe import CropRecipe  # noqa: E402
 from fer_train import data as train_data  # noqa: E402
 from fer_train.prepare import Prepared  # noqa: E402
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fer_convert import parity, sources
-from fer_edge.labels import LABELS
+from fer_edge.contract.labels import LABELS
 from fer_train.prepare import Prepared
 
 

@@ -10,9 +10,9 @@ pytest.importorskip("tensorflow")
 from tiny_model import make_tiny_tflite, separable_set, train_tiny_keras  # noqa: E402
 
 from fer_convert.quantize import MODES, convert  # noqa: E402
-from fer_edge.card import load_for_model, read_card, sha256_file  # noqa: E402
-from fer_edge.errors import ConfigError, ModelFileError  # noqa: E402
-from fer_edge.runtime import Classifier, select_runtime  # noqa: E402
+from fer_edge.classify.runtime import Classifier, select_runtime  # noqa: E402
+from fer_edge.contract.card import load_for_model, read_card, sha256_file  # noqa: E402
+from fer_edge.contract.errors import ConfigError, ModelFileError  # noqa: E402
 
 pytestmark = pytest.mark.tf
 

@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fer_edge.aggregate import WindowAggregator
+from fer_edge.capture.sources import FileSource, LiveSource, SourceLost, open_source
 from fer_edge.cli import main
 from fer_edge.config import build_config
-from fer_edge.errors import ConfigError
-from fer_edge.jsonl import JsonlLog, log_path, read_records
-from fer_edge.labels import LABELS
-from fer_edge.notify import Notifier
-from fer_edge.report import write_report
-from fer_edge.sources import FileSource, LiveSource, SourceLost, open_source
-from fer_edge.timeutil import iso, parse_iso
-from fer_edge.tracker import IouTracker, iou
+from fer_edge.contract.errors import ConfigError
+from fer_edge.contract.labels import LABELS
+from fer_edge.faces.tracker import IouTracker, iou
+from fer_edge.record.aggregate import WindowAggregator
+from fer_edge.record.jsonl import JsonlLog, log_path, read_records
+from fer_edge.record.report import write_report
+from fer_edge.record.timeutil import iso, parse_iso
+from fer_edge.service.notify import Notifier
 
 SHA = "ab" * 32
 T0 = parse_iso("2026-01-05T08:00:00Z")
@@ -370,8 +370,8 @@ class NoFaces:
 
 
 def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):
-    from fer_edge.card import ModelCard
-    from fer_edge.crop import CropRecipe
+    from fer_edge.contract.card import ModelCard
+    from fer_edge.contract.recipe import CropRecipe
     from fer_edge.daemon import Daemon
 
     class Classifier:
@@ -392,9 +392,9 @@ def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):
 
 
 def test_reclassify_interval_reuses_a_tracks_class_between_calls():
-    from fer_edge.card import ModelCard
-    from fer_edge.crop import CropRecipe
-    from fer_edge.detect import Face
+    from fer_edge.contract.card import ModelCard
+    from fer_edge.contract.recipe import CropRecipe
+    from fer_edge.faces.detect import Face
     from fer_edge.pipeline import FramePipeline
 
     class TwoFaces:

@@ -16,15 +16,15 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, START, write_face_clip
-from fer_edge.card import ModelCard, read_card, sha256_file, write_card
+from fer_edge.capture.sources import FileSource
 from fer_edge.cli import main
 from fer_edge.config import build_config
-from fer_edge.crop import CropRecipe
+from fer_edge.contract.card import ModelCard, read_card, sha256_file, write_card
+from fer_edge.contract.labels import LABELS
+from fer_edge.contract.recipe import CropRecipe
 from fer_edge.daemon import Daemon
-from fer_edge.jsonl import log_path, read_records
-from fer_edge.labels import LABELS
-from fer_edge.sources import FileSource
-from fer_edge.timeutil import parse_iso
+from fer_edge.record.jsonl import log_path, read_records
+from fer_edge.record.timeutil import parse_iso
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
@@ -227,8 +227,9 @@ def test_no_tensorflow_in_the_daemon_process(tmp_path, tiny_model, clip, yunet_m
     code = f"""
 import importlib, pkgutil, sys
 import fer_edge
-for m in pkgutil.iter_modules(fer_edge.__path__):
-    importlib.import_module("fer_edge." + m.name)
+for m in pkgutil.walk_packages(fer_edge.__path__, "fer_edge."):
+    if not m.name.endswith("__main__"):
+        importlib.import_module(m.name)
 from fer_edge.config import build_config
 from fer_edge.daemon import Daemon
 config = build_config(None, {{"model": {str(tiny_model)!r}, "camera": {str(clip)!r},

@@ -12,18 +12,19 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import START, write_face_clip
-from fer_edge import default_model
-from fer_edge.card import ModelCard, read_card, sha256_file
+from fer_edge.classify import default_model
+from fer_edge.classify.prior import correct, training_prior
+from fer_edge.classify.runtime import Classifier
 from fer_edge.cli import main
-from fer_edge.crop import CropRecipe
-from fer_edge.detect import create_detector, crop_faces
-from fer_edge.errors import CardError
-from fer_edge.jsonl import read_records
-from fer_edge.labels import LABELS
+from fer_edge.contract.card import ModelCard, read_card, sha256_file
+from fer_edge.contract.errors import CardError
+from fer_edge.contract.labels import LABELS
+from fer_edge.contract.recipe import CropRecipe
+from fer_edge.faces.crop import crop_faces
+from fer_edge.faces.detect import create_detector
+from fer_edge.faces.tracker import IouTracker
 from fer_edge.pipeline import FramePipeline
-from fer_edge.prior import correct, training_prior
-from fer_edge.runtime import Classifier
-from fer_edge.tracker import IouTracker
+from fer_edge.record.jsonl import read_records
 
 PACKAGED = default_model.default_model_path()
 
@@ -104,7 +105,7 @@ class _OneFace:
     name = "one"
 
     def detect(self, frame):
-        from fer_edge.detect import Face
+        from fer_edge.faces.detect import Face
 
         return [Face((10, 10, 40, 40), 0.9)]
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fer_edge import service
-from fer_edge.card import ModelCard, Quantization, sha256_file, write_card
 from fer_edge.cli import main
 from fer_edge.config import build_config
-from fer_edge.crop import CropRecipe
-from fer_edge.errors import FerError
+from fer_edge.contract.card import ModelCard, Quantization, sha256_file, write_card
+from fer_edge.contract.errors import FerError
+from fer_edge.contract.recipe import CropRecipe
+from fer_edge.service import install as service
 
 
 @pytest.fixture(autouse=True)
@@ -177,7 +177,7 @@ def test_a_model_whose_card_does_not_match_is_refused(tmp_path, model):
 
 
 def test_first_install_without_model_installs_the_packaged_default(tmp_path, model):
-    from fer_edge.default_model import default_model_path
+    from fer_edge.classify.default_model import default_model_path
 
     root = tmp_path / "root"
     assert cli("install-service", "--root", str(root)).exit_code == 0
@@ -244,7 +244,7 @@ def test_service_state_asks_systemctl(monkeypatch, tmp_path, show, state):
     "state, ok", [("active (running)", True), ("not installed", True), ("failed", False)]
 )
 def test_doctor_reports_the_service_state(monkeypatch, state, ok):
-    from fer_edge import doctor
+    from fer_edge.tools import doctor
 
     monkeypatch.setattr(service, "service_state", lambda: state)
     assert doctor._service() == (ok, "service", f"{service.SERVICE}: {state}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_edge import service
+from fer_edge.service import install as service
 
 REPO = Path(__file__).resolve().parents[1]
 UNIT_FILE = REPO / "systemd" / "fer-edge.service"

@@ -17,8 +17,8 @@ pytest.importorskip("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 
-from fer_edge.card import load_for_model  # noqa: E402
-from fer_edge.labels import LABELS  # noqa: E402
+from fer_edge.contract.card import load_for_model  # noqa: E402
+from fer_edge.contract.labels import LABELS  # noqa: E402
 from fer_train.cli import main  # noqa: E402
 from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv  # noqa: E402
 

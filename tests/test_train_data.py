@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_edge.errors import ConfigError, ImageReadError, UnknownLabelError
-from fer_edge.labels import LABELS
+from fer_edge.contract.errors import ConfigError, ImageReadError, UnknownLabelError
+from fer_edge.contract.labels import LABELS
 from fer_train import data, readers
 from fer_train.readers import read_dataset
 from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv
@@ -126,7 +126,7 @@ def test_ckplus_original_release_peak_frames_and_neutral_first(tmp_path):
 def test_jaffe_palette_tiff_through_the_face_pipeline(tmp_path, head_bgr, yunet_model):
     from PIL import Image
 
-    from fer_edge.detect import create_detector
+    from fer_edge.faces.detect import create_detector
 
     grey = cv2.cvtColor(cv2.resize(head_bgr, (160, 160)), cv2.COLOR_BGR2GRAY)
     frame = np.full((256, 256), 90, np.uint8)

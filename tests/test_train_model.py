@@ -11,7 +11,7 @@ pytest.importorskip("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 
-from fer_edge.errors import FerError  # noqa: E402
+from fer_edge.contract.errors import FerError  # noqa: E402
 from fer_train import model as model_lib  # noqa: E402
 from fer_train.cli import main  # noqa: E402
 
@@ -95,7 +95,7 @@ def test_mixed_precision_training_saves_a_float32_model_that_converts_to_int8(tm
     import keras
 
     from fer_convert.quantize import convert
-    from fer_edge.runtime import Classifier
+    from fer_edge.classify.runtime import Classifier
 
     pixels = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3)).astype(np.uint8)
     keras.mixed_precision.set_global_policy("mixed_float16")

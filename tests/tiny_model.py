@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.labels import LABELS
+from fer_edge.contract.labels import LABELS
 
 
 def build_tiny_keras(size: int = 32, seed: int = 0):

@@ -5,17 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
-import sys
 import warnings
 from pathlib import Path
 
 import click
 
-from fer_edge.cli import FerGroup
-from fer_edge.detect import DETECTORS
-from fer_edge.errors import ConfigError
-from fer_edge.labels import LABELS
+from fer_edge.cli.base import FerGroup, setup_logging
+from fer_edge.contract.errors import ConfigError
+from fer_edge.contract.labels import LABELS
+from fer_edge.faces.detect import DETECTORS
 
 from .readers import KINDS, parse_spec
 
@@ -26,19 +24,6 @@ class TrainGroup(FerGroup):
     """fer_edge's one-line error handling, with the ``fer-train`` prefix."""
 
     prog = "fer-train"
-
-
-def setup_logging(verbose: int) -> None:
-    """Our INFO progress on stderr; TF's C++ and absl chatter off."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("absl", "tensorflow", "h5py", "matplotlib", "PIL"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    # Keras warns about its own shuffle flag whenever fit() gets a tf.data pipeline.
-    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
 
 
 def data_option(f):
@@ -94,10 +79,12 @@ def fit_options(f):
 
 
 @click.group(cls=TrainGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="Debug log output.")
+@click.option("-v", "--verbose", count=True, help="Debug log output (-v).")
 def main(verbose: int) -> None:
     """Fuse expression datasets, train a ResNet50 classifier, evaluate it."""
-    setup_logging(verbose)
+    setup_logging(verbose, default=logging.INFO)  # training reports progress by default
+    # Keras warns about its own shuffle flag whenever fit() gets a tf.data pipeline.
+    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
 
 
 def _prep(strict, cache_dir, detector, face_model):
@@ -164,10 +151,11 @@ def predict(model, folder, csv_file):
     """Per-image confidence of every class for the face crops in FOLDER."""
     import numpy as np
 
-    from fer_edge import atomic
-    from fer_edge.crop import CropRecipe, crop_square
-    from fer_edge.errors import ImageReadError
-    from fer_edge.imageio import read_image
+    from fer_edge.capture.imageio import read_image
+    from fer_edge.contract import atomic
+    from fer_edge.contract.errors import ImageReadError
+    from fer_edge.contract.recipe import CropRecipe
+    from fer_edge.faces.crop import crop_square
 
     from .evaluate import Predictor
     from .readers import IMAGE_SUFFIXES

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.crop import CropRecipe
-from fer_edge.detect import FaceDetector, create_detector
-from fer_edge.errors import ConfigError
-from fer_edge.labels import LABELS
+from fer_edge.contract.errors import ConfigError
+from fer_edge.contract.labels import LABELS
+from fer_edge.contract.recipe import CropRecipe
+from fer_edge.faces.detect import FaceDetector, create_detector
 
 from .prepare import Prepared, prepare_dataset
 from .readers import check_source

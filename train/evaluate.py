@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge import atomic
-from fer_edge.card import ModelCard, load_for_model
-from fer_edge.errors import CardError, ConfigError
-from fer_edge.labels import LABELS
+from fer_edge.contract import atomic
+from fer_edge.contract.card import ModelCard, load_for_model
+from fer_edge.contract.errors import CardError, ConfigError
+from fer_edge.contract.labels import LABELS
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Predictor:
                 log.warning("%s", exc)
                 self.card = None
         elif suffix == ".tflite":
-            from fer_edge.runtime import Classifier
+            from fer_edge.classify.runtime import Classifier
 
             self._tflite = Classifier(self.path)
             self.card = self._tflite.card

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge import atomic
-from fer_edge.errors import ConfigError
+from fer_edge.contract import atomic
+from fer_edge.contract.errors import ConfigError
 
 from . import model as model_lib
 from .data import class_weights

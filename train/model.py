@@ -1,6 +1,6 @@
 """The classifier: ResNet50 with the ImageNet "caffe" preprocessing inside the graph.
 
-The model takes plain RGB pixels 0..255 (float32), the contract of :mod:`fer_edge.preprocess`.
+The model takes plain RGB pixels 0..255 (float32), the contract of :mod:`fer_edge.contract.preprocess`.
 Preprocessing is a frozen 1x1 convolution (RGB→BGR permutation, bias = -ImageNet mean) and the
 augmentation layers are built-in Keras layers that are identity at inference, so the saved
 ``.keras`` loads in safe mode and converts cleanly to int8 TFLite.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.errors import ConfigError, FerError
-from fer_edge.labels import LABELS
-from fer_edge.preprocess import IMAGENET_CAFFE_MEAN_BGR
+from fer_edge.contract.errors import ConfigError, FerError
+from fer_edge.contract.labels import LABELS
+from fer_edge.contract.preprocess import IMAGENET_CAFFE_MEAN_BGR
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def _all_layers(model):
 
 def save_model(model, path: Path) -> None:
     """Save a float32 copy (no optimizer state, see :func:`float32_copy`) atomically."""
-    from fer_edge import atomic
+    from fer_edge.contract import atomic
 
     clone = float32_copy(model)
     with atomic.atomic_path(path) as tmp:
@@ -210,7 +210,7 @@ def save_model(model, path: Path) -> None:
 
 
 def load_model(path: Path):
-    from fer_edge.errors import ModelFileError
+    from fer_edge.contract.errors import ModelFileError
 
     k = keras()
     try:

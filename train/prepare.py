@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge import atomic
-from fer_edge.crop import CropRecipe, crop_square
-from fer_edge.errors import ImageReadError
-from fer_edge.imageio import read_image
-from fer_edge.labels import index
+from fer_edge.capture.imageio import read_image
+from fer_edge.contract import atomic
+from fer_edge.contract.errors import ImageReadError
+from fer_edge.contract.labels import index
+from fer_edge.contract.recipe import CropRecipe
+from fer_edge.faces.crop import crop_square
 
 from .readers import Record, read_dataset
 

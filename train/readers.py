@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.errors import ConfigError
-from fer_edge.labels import CKPLUS_CODES, FER2013_CODES, canonical
+from fer_edge.contract.errors import ConfigError
+from fer_edge.contract.labels import CKPLUS_CODES, FER2013_CODES, canonical
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _images(folder: Path) -> list[Path]:
 
 def _label(name: str, where: Path | str, codes=None) -> str | None:
     """Canonical label or None when excluded; an unknown one names ``where``."""
-    from fer_edge.errors import UnknownLabelError
+    from fer_edge.contract.errors import UnknownLabelError
 
     try:
         return canonical(name, codes=codes)

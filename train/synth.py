@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.labels import CKPLUS_CODES, FER2013_CODES, LABELS
+from fer_edge.contract.labels import CKPLUS_CODES, FER2013_CODES, LABELS
 
 #: CK+48 folder names (CK+'s own label words).
 CK48_FOLDERS = {"anger": "anger", "disgust": "disgust", "fear": "fear", "happy": "happy",

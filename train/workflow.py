@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge import atomic
-from fer_edge.card import ModelCard, sha256_file, write_card
-from fer_edge.crop import CropRecipe
-from fer_edge.errors import ConfigError
+from fer_edge.contract import atomic
+from fer_edge.contract.card import ModelCard, sha256_file, write_card
+from fer_edge.contract.errors import ConfigError
+from fer_edge.contract.recipe import CropRecipe
 
 from . import data
 from .evaluate import Predictor, keras_predict, metrics, write_reports

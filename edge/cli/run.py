@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .config import RunConfig, build_config
+from ..config import RunConfig, build_config
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _config(config_file: Path | None, options: dict) -> RunConfig:
 @config_options
 def run(config_file: Path | None, **options) -> None:
     """Run the classroom daemon: aggregates per window to JSON Lines, nothing else stored."""
-    from .daemon import Daemon
+    from ..daemon import Daemon
 
     faulthandler.enable(file=sys.__stderr__ or sys.stderr)
     if logging.getLogger().level > logging.INFO:
@@ -112,7 +112,7 @@ def check_config(config_path: Path | None, config_file: Path | None, **options) 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 def bench(config_file: Path | None, frames: int, as_json: bool, **options) -> None:
     """Per-stage timings of the daemon's pipeline on a camera or clip (nothing is logged)."""
-    from .benchmark import run_bench
+    from ..tools.benchmark import run_bench
 
     config = _config(config_file, options)
     result = run_bench(config, frames)
@@ -127,8 +127,8 @@ def bench(config_file: Path | None, frames: int, as_json: bool, **options) -> No
 @config_options
 def doctor(config_file: Path | None, **options) -> None:
     """Check runtime, OpenCV, face model, camera, model card and log dir; PASS/FAIL each."""
-    from .config import load_toml
-    from .doctor import run_checks
+    from ..tools.doctor import run_checks
+    from ..config import load_toml
 
     base = load_toml(config_file) if config_file else {}
     base.update({k: v for k, v in options.items() if v is not None})
@@ -154,7 +154,7 @@ def doctor(config_file: Path | None, **options) -> None:
 )
 def report(log_dir: Path, out: Path) -> None:
     """A timeline of class shares per window; suppressed windows are shown as gaps."""
-    from .report import write_report
+    from ..record.report import write_report
 
     n = write_report(log_dir, out)
     click.echo(f"wrote {out} ({n} windows)")

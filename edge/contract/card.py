@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic
-from .crop import CropRecipe
 from .errors import CardError
 from .labels import LABELS
 from .preprocess import PIXEL_CONTRACT
+from .recipe import CropRecipe
 
 SCHEMA = "fer-edge/model-card"
 SCHEMA_VERSION = 1

@@ -6,8 +6,8 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-from .config import RunConfig
-from .errors import FerError
+from ..contract.errors import FerError
+from ..config import RunConfig
 
 Check = tuple[bool, str, str]
 
@@ -15,7 +15,7 @@ Check = tuple[bool, str, str]
 def _runtime() -> Check:
     import numpy as np
 
-    from .runtime import RUNTIMES, probe
+    from ..classify.runtime import RUNTIMES, probe
 
     notes = []
     for name in RUNTIMES:
@@ -31,7 +31,7 @@ def _opencv() -> Check:
         import cv2
     except ImportError as exc:
         return False, "opencv", f"not importable ({exc}); pip install 'opencv-python-headless<5'"
-    from . import modelfiles
+    from ..faces import modelfiles
 
     try:
         cascade = modelfiles.find_haar()
@@ -41,7 +41,7 @@ def _opencv() -> Check:
 
 
 def _face_model(config: RunConfig) -> Check:
-    from . import modelfiles
+    from ..faces import modelfiles
 
     try:
         path = modelfiles.find_yunet(config.face_model)
@@ -54,8 +54,8 @@ def _face_model(config: RunConfig) -> Check:
 
 
 def _model(config: RunConfig) -> Check:
-    from .daemon import load_classifier
-    from .default_model import describe
+    from ..classify.default_model import describe
+    from ..daemon import load_classifier
 
     try:
         classifier = load_classifier(config)
@@ -67,7 +67,7 @@ def _model(config: RunConfig) -> Check:
 
 
 def _camera(config: RunConfig) -> Check:
-    from .sources import FileSource, open_source
+    from ..capture.sources import FileSource, open_source
 
     try:
         source = open_source(config.camera, frame_timeout=min(config.frame_timeout, 5.0))
@@ -102,7 +102,7 @@ def _log_dir(config: RunConfig) -> Check:
 
 def _service() -> Check | None:
     """The systemd service's state, where systemd runs (None: nothing to report)."""
-    from .service import SERVICE, service_state
+    from ..service.install import SERVICE, service_state
 
     state = service_state()
     if state is None:

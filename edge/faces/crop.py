@@ -1,4 +1,4 @@
-"""The face-crop recipe shared by training and the device.
+"""The crop step: a detected face cut out of a frame by the model's crop recipe.
 
 Images inside fer-edge are OpenCV arrays: BGR ``uint8`` (H, W, 3), or grey (H, W).
 A crop is always RGB ``uint8`` (size, size, 3): what every model takes as input.
@@ -7,37 +7,15 @@ A crop is always RGB ``uint8`` (size, size, 3): what every model takes as input.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from ..contract.recipe import CropRecipe
 
-@dataclass(frozen=True)
-class CropRecipe:
-    """How a detected face becomes a model input.
-
-    margin: extra border around the detector's box on each side, as a fraction of the box's
-        longer side. square: crops are square. align: rotate so that the eyes are level when
-        eye landmarks are known. size: output side in pixels (the model's input size).
-    """
-
-    size: int = 224
-    margin: float = 0.15
-    align: bool = True
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.size, int) or self.size < 8:
-            raise ValueError(f"crop size must be an integer >= 8, got {self.size!r}")
-        if not 0.0 <= self.margin <= 1.0:
-            raise ValueError(f"crop margin must lie in [0, 1], got {self.margin!r}")
-
-    def to_dict(self) -> dict:
-        return {"square": True, "color": "RGB", **asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> CropRecipe:
-        return cls(size=int(data["size"]), margin=float(data["margin"]), align=bool(data["align"]))
+if TYPE_CHECKING:
+    from .detect import Face
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
@@ -100,3 +78,10 @@ def _eye_angle(eyes: tuple[tuple[float, float], tuple[float, float]]) -> float:
     (rx, ry), (lx, ly) = eyes
     # YuNet's "right eye" is the subject's right eye: the one on the image's left side.
     return math.degrees(math.atan2(ly - ry, lx - rx))
+
+
+def crop_faces(image: np.ndarray, faces: list[Face], recipe: CropRecipe) -> np.ndarray:
+    """Crops of all ``faces`` as one RGB uint8 batch (N, size, size, 3)."""
+    if not faces:
+        return np.empty((0, recipe.size, recipe.size, 3), np.uint8)
+    return np.stack([crop_square(image, f.box, recipe, f.eyes) for f in faces])

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from . import modelfiles
-from .card import ModelCard, load_for_model
-from .default_model import describe, resolve_model
+from ..classify.default_model import describe, resolve_model
+from ..contract.card import ModelCard, load_for_model
+from ..faces import modelfiles
 
 _MODEL_OPTION = click.option(
     "--model", default=None, help="A .tflite model with its card [the packaged default]."

@@ -15,8 +15,8 @@ import os
 import urllib.request
 from pathlib import Path
 
-from . import atomic
-from .errors import ModelFileError
+from ..contract import atomic
+from ..contract.errors import ModelFileError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import ImageReadError
+from ..contract.errors import ImageReadError
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import service
+from ..service import install as service
 
 _ROOT = click.option(
     "--root",

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..contract.errors import ConfigError, ModelFileError
 from . import modelfiles
-from .crop import CropRecipe, crop_square
-from .errors import ConfigError, ModelFileError
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +156,3 @@ def create_detector(
         "(0 found on real classroom footage). Install the YuNet model: `fer-edge models fetch`",
     )
     return detector
-
-
-def crop_faces(image: np.ndarray, faces: list[Face], recipe: CropRecipe) -> np.ndarray:
-    """Crops of all ``faces`` as one RGB uint8 batch (N, size, size, 3)."""
-    if not faces:
-        return np.empty((0, recipe.size, recipe.size, 3), np.uint8)
-    return np.stack([crop_square(image, f.box, recipe, f.eyes) for f in faces])

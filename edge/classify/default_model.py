@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from .errors import ConfigError
+from ..contract.errors import ConfigError
 
 NAME = "fer-resnet50-96-int8"
 #: What a config or flag may say instead of a path to mean the packaged model.

@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from .card import ModelCard
+from ..contract.card import ModelCard
 
 log = logging.getLogger(__name__)
 

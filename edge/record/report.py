@@ -12,10 +12,10 @@ import io
 import os
 from pathlib import Path
 
-from . import atomic
-from .errors import ConfigError, FerError
+from ..contract import atomic
+from ..contract.errors import ConfigError, FerError
+from ..contract.labels import LABELS
 from .jsonl import read_records
-from .labels import LABELS
 
 COLOURS = ("#d62728", "#8c564b", "#9467bd", "#2ca02c", "#7f7f7f", "#1f77b4", "#ff7f0e")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .card import ModelCard, load_for_model
-from .errors import ConfigError, ModelFileError
-from .preprocess import dequantize, to_model_input
+from ..contract.card import ModelCard, load_for_model
+from ..contract.errors import ConfigError, ModelFileError
+from ..contract.preprocess import dequantize, to_model_input
 
 log = logging.getLogger(__name__)
 

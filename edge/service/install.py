@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from . import atomic, modelfiles
-from .card import card_path_for, load_for_model, sha256_file
-from .default_model import resolve_model
-from .errors import FerError
+from ..classify.default_model import resolve_model
+from ..contract import atomic
+from ..contract.card import card_path_for, load_for_model, sha256_file
+from ..contract.errors import FerError
+from ..faces import modelfiles
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,15 @@ import time
 
 import numpy as np
 
-from .aggregate import WindowAggregator
-from .config import RunConfig
-from .daemon import load_classifier
-from .detect import create_detector, crop_faces
-from .pipeline import FramePipeline
-from .prior import prior_for_run
-from .sources import FileSource, open_source
-from .tracker import IouTracker
+from ..capture.sources import FileSource, open_source
+from ..classify.prior import prior_for_run
+from ..faces.crop import crop_faces
+from ..faces.detect import create_detector
+from ..faces.tracker import IouTracker
+from ..record.aggregate import WindowAggregator
+from ..config import RunConfig
+from ..daemon import load_classifier
+from ..pipeline import FramePipeline
 
 
 def peak_rss_mb() -> float:
@@ -54,7 +55,7 @@ def raw_interpreter_ms(classifier, crops: np.ndarray, repeats: int = 20) -> tupl
     interp = classifier._interp  # noqa: SLF001 - the benchmark measures the adapter's overhead
     detail = interp.get_input_details()[0]
     q = classifier.card.input_quantization
-    from .preprocess import to_model_input
+    from ..contract.preprocess import to_model_input
 
     batch = to_model_input(
         crops, classifier.card.input_dtype, q.scale if q else None, q.zero_point if q else None
@@ -103,7 +104,7 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         last_frame = frame
     wall = time.perf_counter() - t_start
     if n == 0:
-        from .errors import FerError
+        from ..contract.errors import FerError
 
         raise FerError(f"{config.camera}: no frames to benchmark")
     seconds = pipeline.seconds

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import ConfigError, FerError
+from ..contract.errors import ConfigError, FerError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Frames in: cameras, streams and video files as one kind of source; image files."""

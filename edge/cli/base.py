@@ -1,0 +1,63 @@
+"""What every fer-* command line shares: one-line errors with exit codes, and logging.
+
+Logging is configured here, called by each tool's entry point, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+import click
+
+from ..contract.errors import ConfigError, FerError
+
+EX_ERROR = 1
+#: sysexits.h EX_CONFIG: bad configuration; the service unit does not restart on it.
+EX_CONFIG = 78
+
+#: Third-party loggers that speak only at debug level (-vv, or -v for fer-train).
+NOISY = ("tensorflow", "absl", "keras", "h5py", "matplotlib", "PIL")
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def exit_code(exc: FerError) -> int:
+    return EX_CONFIG if isinstance(exc, ConfigError) else EX_ERROR
+
+
+class _OneLineErrors:
+    """Turns FerError into ``PROG: error: ...`` on stderr and its exit code; no traceback."""
+
+    prog = "fer-edge"
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FerError as exc:
+            click.echo(f"{self.prog}: error: {exc}", err=True)
+            ctx.exit(exit_code(exc))
+
+
+class FerGroup(_OneLineErrors, click.Group):
+    """A tool with subcommands; subclasses set ``prog``."""
+
+
+class FerCommand(_OneLineErrors, click.Command):
+    """A tool that is one command; subclasses set ``prog``."""
+
+
+def setup_logging(verbose: int, default: int = logging.WARNING) -> None:
+    """Each ``-v`` is one level more than the tool's ``default`` (down to DEBUG).
+
+    Third-party chatter (TensorFlow's C++ log, absl, Keras warnings) is silenced above DEBUG.
+    """
+    level = max(logging.DEBUG, default - 10 * verbose)
+    logging.basicConfig(level=level, stream=sys.stderr, format=FORMAT)
+    if level > logging.DEBUG:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("GLOG_minloglevel", "3")
+        warnings.filterwarnings("ignore", module=r"(tensorflow|keras|absl)(\.|$)")
+        for name in NOISY:
+            logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,1 @@
+"""Faces in a frame: detectors (YuNet, Haar), their model files, the crop step and the tracker."""

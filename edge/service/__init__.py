@@ -1,0 +1,1 @@
+"""Running as a systemd service: the installer and the sd_notify protocol."""

@@ -1,0 +1,1 @@
+"""Tools for people: doctor (what is wrong) and bench (how fast)."""
