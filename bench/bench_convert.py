@@ -1,8 +1,8 @@
 """Benchmark fer-convert: size, conversion time and per-face latency of each TFLite mode.
 
 fer-train's ResNet50 (random weights, 7-class head, preprocessing in the graph) is converted to
-float32, float16 and int8; each is run through the device runtime (fer_edge.classify.runtime.Classifier)
-at batch 1 and 8. Prints one JSON object. Usage:
+float32, float16 and int8; each is run through the device runtime
+(fer_edge.classify.runtime.Classifier) at batch 1 and 8. Prints one JSON object. Usage:
 
     python bench/bench_convert.py [--size 112] [--samples 50] [--repeats 30] [--threads 2]
 """

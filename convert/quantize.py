@@ -1,7 +1,7 @@
 """Keras model → TFLite bytes in one of four modes, and the model card read back from them.
 
-Every model takes plain RGB pixels 0..255 (the contract in :mod:`fer_edge.contract.preprocess`), so the
-representative dataset is simply the uint8 crops as float32: no preprocessing happens here.
+Every model takes plain RGB pixels 0..255 (the contract in :mod:`fer_edge.contract.preprocess`),
+so the representative dataset is simply the uint8 crops as float32: no preprocessing happens here.
 """
 
 from __future__ import annotations

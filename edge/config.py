@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from .classify.runtime import RUNTIMES
 from .contract.errors import ConfigError
-from .faces.detect import DETECTORS
+from .faces.detect import detector_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,34 +23,55 @@ else:  # pragma: no cover - Python 3.10 (Jetson)
     import tomli as tomllib
 
 
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A RunConfig field: its default, its help text and, for names, the allowed choices.
+
+    The command-line flags are generated from these fields (``fer_edge.cli.run``), so a
+    default or a type is stated once. A None default is described in ``help``.
+    """
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass
 class RunConfig:
     """All options of ``fer-edge run`` (and ``bench``/``doctor``)."""
 
-    model: str | None = None  # None or "default": the model packaged with fer_edge
-    card: str | None = None
-    camera: str = "0"
-    detector: str = "auto"
-    face_model: str | None = None
-    min_face: int = 0
-    score: float = 0.6
-    threads: int | None = None
-    runtime: str | None = None
-    max_fps: float = 0.0
-    max_frames: int = 0
-    window: float = 60.0
-    min_group: int = 5
-    log_dir: str | None = None
-    keep_days: int = 90
-    min_free_mb: int = 50
-    frame_timeout: float = 5.0
-    reconnect_max: float = 30.0
-    track_iou: float = 0.3
-    track_max_age: float = 1.0
-    smoothing: float = 0.3
-    reclassify: float = 0.0
-    start_time: str | None = None
-    prior_correction: bool = True
+    model: str | None = option(
+        None, "Converted .tflite model (its card beside it) [the packaged default]."
+    )
+    card: str | None = option(None, "Model card, if not MODEL.json / model_card.json beside it.")
+    camera: str = option("0", "0 (V4L2 index), /dev/video0, a video file, rtsp://..., picamera2.")
+    detector: str = option("auto", "Face detector.", detector_names())
+    face_model: str | None = option(
+        None, "YuNet ONNX model [looked up; see `fer-edge models path`]."
+    )
+    min_face: int = option(0, "Smallest face side in pixels.")
+    score: float = option(0.6, "Face detector score threshold.")
+    threads: int | None = option(None, "Interpreter threads [all cores].")
+    runtime: str | None = option(None, "TFLite runtime [the first usable].", RUNTIMES)
+    max_fps: float = option(0.0, "Process at most this many frames per second; 0: all.")
+    max_frames: int = option(0, "Stop after this many frames; 0: never.")
+    window: float = option(60.0, "Aggregation window in seconds.")
+    min_group: int = option(5, "Suppress windows with fewer distinct faces.")
+    log_dir: str | None = option(
+        None, "Where the JSON Lines go [$STATE_DIRECTORY or ./fer-edge-logs]."
+    )
+    keep_days: int = option(90, "Delete logs older than this.")
+    min_free_mb: int = option(50, "Delete oldest logs while free space is below this.")
+    frame_timeout: float = option(5.0, "Seconds without a frame before the camera is lost.")
+    reconnect_max: float = option(30.0, "Longest wait between reopen attempts, seconds.")
+    track_iou: float = option(0.3, "IoU to link a face to a track.")
+    track_max_age: float = option(1.0, "Seconds a track survives unseen.")
+    smoothing: float = option(0.3, "EMA weight of the newest frame in a track's class.")
+    reclassify: float = option(
+        0.0, "Seconds before a tracked face is classified again; 0: every frame."
+    )
+    start_time: str | None = option(
+        None, "File sources: ISO time of the video's first frame [file mtime]."
+    )
+    prior_correction: bool = option(
+        True, "Re-weight a balanced-prior model's probabilities by its training class prior."
+    )
 
     @property
     def resolved_log_dir(self) -> Path:
@@ -61,32 +82,16 @@ class RunConfig:
 
 
 _FIELDS = {f.name: f for f in fields(RunConfig)}
-_TYPES = {
-    "model": str,
-    "card": str,
-    "camera": str,
-    "detector": str,
-    "face_model": str,
-    "min_face": int,
-    "score": float,
-    "threads": int,
-    "runtime": str,
-    "max_fps": float,
-    "max_frames": int,
-    "window": float,
-    "min_group": int,
-    "log_dir": str,
-    "keep_days": int,
-    "min_free_mb": int,
-    "frame_timeout": float,
-    "reconnect_max": float,
-    "track_iou": float,
-    "track_max_age": float,
-    "smoothing": float,
-    "reclassify": float,
-    "start_time": str,
-    "prior_correction": bool,
-}
+
+
+def option_type(name: str) -> type:
+    """The value type of option ``name`` (``int`` for ``int | None``), from its annotation."""
+    hint = get_type_hints(RunConfig)[name]
+    args = [a for a in get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+_TYPES = {name: option_type(name) for name in _FIELDS}
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
@@ -153,10 +158,10 @@ def validate(config: RunConfig) -> None:
     def bad(key: str, why: str) -> ConfigError:
         return ConfigError(f"{key.replace('_', '-')} {getattr(config, key)!r}: {why}")
 
-    if config.detector not in DETECTORS:
-        raise bad("detector", f"choose one of {', '.join(DETECTORS)}")
-    if config.runtime is not None and config.runtime not in RUNTIMES:
-        raise bad("runtime", f"choose one of {', '.join(RUNTIMES)}")
+    for f in fields(config):
+        choices, value = f.metadata["choices"], getattr(config, f.name)
+        if choices and value is not None and value not in choices:
+            raise bad(f.name, f"choose one of {', '.join(choices)}")
     if not 0.0 < config.score <= 1.0:
         raise bad("score", "must lie in (0, 1]")
     checks = [

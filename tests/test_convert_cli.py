@@ -163,8 +163,9 @@ def test_constant_calibration_fails_parity_and_writes_nothing(run_dir, tmp_path)
     assert card.parity["passed"] is False and card.parity["agreement"] < 0.98
 
 
-def _one_line_error(result, *needles):
-    assert result.exit_code == 1
+def _one_line_error(result, *needles, code=1):
+    """One ``fer-convert: error:`` line; exit 1, or 78 (EX_CONFIG) for bad configuration."""
+    assert result.exit_code == code, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fer-convert: error: "), result.stderr
     for needle in needles:
@@ -192,14 +193,16 @@ def test_model_not_matching_its_card(run_dir):
 
 def test_no_calibration_data(run_dir, fake_data, tmp_path):
     del fake_data.splits["train"]
-    _one_line_error(invoke(run_dir, "--int8"), "no calibration data")
+    _one_line_error(invoke(run_dir, "--int8"), "no calibration data", code=78)
     empty = tmp_path / "empty"
     empty.mkdir()
-    _one_line_error(invoke(run_dir, "--int8", "--calibration", f"folder={empty}"), str(empty))
+    _one_line_error(
+        invoke(run_dir, "--int8", "--calibration", f"folder={empty}"), str(empty), code=78
+    )
     loose = tmp_path / "loose" / "model.keras"
     loose.parent.mkdir()
     (run_dir / "model.keras").rename(loose)
-    _one_line_error(invoke(loose, "--int8"), "--calibration")
+    _one_line_error(invoke(loose, "--int8"), "--calibration", code=78)
     assert listing(loose.parent) == ["model.keras"]
 
 
@@ -215,10 +218,14 @@ def test_unreadable_calibration_image(run_dir, tmp_path):
 
 def test_bad_arguments(run_dir, tmp_path):
     (tmp_path / "file").write_text("x")
-    _one_line_error(invoke(run_dir, "--out", tmp_path / "file" / "m.tflite"), "not a folder")
-    _one_line_error(invoke(run_dir, "--out", tmp_path / "m.onnx"), ".tflite")
-    _one_line_error(invoke(run_dir, "--int8", "--calibration", "imagenet=/x"), "unknown dataset")
-    _one_line_error(invoke(run_dir, "--int8", "--samples", 0), "--samples")
+    _one_line_error(
+        invoke(run_dir, "--out", tmp_path / "file" / "m.tflite"), "not a folder", code=78
+    )
+    _one_line_error(invoke(run_dir, "--out", tmp_path / "m.onnx"), ".tflite", code=78)
+    _one_line_error(
+        invoke(run_dir, "--int8", "--calibration", "imagenet=/x"), "unknown dataset", code=78
+    )
+    _one_line_error(invoke(run_dir, "--int8", "--samples", 0), "--samples", code=78)
     usage = invoke(run_dir, "--float16", "--uint8-io")
     assert usage.exit_code == 2 and "--int8 only" in usage.stderr
 

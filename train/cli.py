@@ -13,7 +13,7 @@ import click
 from fer_edge.cli.base import FerGroup, setup_logging
 from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.labels import LABELS
-from fer_edge.faces.detect import DETECTORS
+from fer_edge.faces.detect import detector_names
 
 from .readers import KINDS, parse_spec
 
@@ -46,7 +46,7 @@ def prep_options(f):
                 type=click.Path(file_okay=False, path_type=Path),
                 help="Prepared-array cache (default ~/.cache/fer-edge/prepared).",
             ),
-            click.option("--detector", type=click.Choice(DETECTORS), default="auto"),
+            click.option("--detector", type=click.Choice(detector_names()), default="auto"),
             click.option("--face-model", type=click.Path(dir_okay=False), help="YuNet .onnx."),
         ]
     ):

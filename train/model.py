@@ -1,6 +1,7 @@
 """The classifier: ResNet50 with the ImageNet "caffe" preprocessing inside the graph.
 
-The model takes plain RGB pixels 0..255 (float32), the contract of :mod:`fer_edge.contract.preprocess`.
+The model takes plain RGB pixels 0..255 (float32), the contract of
+:mod:`fer_edge.contract.preprocess`.
 Preprocessing is a frozen 1x1 convolution (RGB→BGR permutation, bias = -ImageNet mean) and the
 augmentation layers are built-in Keras layers that are identity at inference, so the saved
 ``.keras`` loads in safe mode and converts cleanly to int8 TFLite.

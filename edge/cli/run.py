@@ -7,52 +7,29 @@ import json
 import logging
 import signal
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import click
 
-from ..config import RunConfig, build_config
+from ..config import RunConfig, build_config, option_type
 
 log = logging.getLogger(__name__)
 
-_OPTIONS = [
-    ("--model", str, "Converted .tflite model (its card beside it) [the packaged default]."),
-    ("--card", str, "Model card, if not MODEL.json / model_card.json beside the model."),
-    ("--camera", str, "0 (V4L2 index), /dev/video0, a video file, rtsp://..., or picamera2."),
-    ("--detector", click.Choice(["auto", "yunet", "haar"]), "Face detector [auto]."),
-    ("--face-model", str, "YuNet ONNX model (default: looked up; see `fer-edge models path`)."),
-    ("--min-face", int, "Smallest face side in pixels [0]."),
-    ("--score", float, "Face detector score threshold [0.6]."),
-    ("--threads", int, "Interpreter threads [all cores]."),
-    ("--runtime", click.Choice(["ai-edge-litert", "tflite-runtime", "tensorflow"]), "Runtime."),
-    ("--max-fps", float, "Process at most this many frames per second; 0: all [0]."),
-    ("--max-frames", int, "Stop after this many frames; 0: never [0]."),
-    ("--window", float, "Aggregation window in seconds [60]."),
-    ("--min-group", int, "Suppress windows with fewer distinct faces [5]."),
-    ("--log-dir", str, "Where the JSON Lines go [$STATE_DIRECTORY or ./fer-edge-logs]."),
-    ("--keep-days", int, "Delete logs older than this [90]."),
-    ("--min-free-mb", int, "Delete oldest logs while free space is below this [50]."),
-    ("--frame-timeout", float, "Seconds without a frame before the camera counts as lost [5]."),
-    ("--reconnect-max", float, "Longest wait between reopen attempts, seconds [30]."),
-    ("--track-iou", float, "IoU to link a face to a track [0.3]."),
-    ("--track-max-age", float, "Seconds a track survives unseen [1]."),
-    ("--smoothing", float, "EMA weight of the newest frame in a track's class [0.3]."),
-    ("--reclassify", float, "Seconds before a tracked face is classified again; 0: every frame."),
-    ("--start-time", str, "File sources: ISO time of the video's first frame [file mtime]."),
-    (
-        "--prior-correction/--no-prior-correction",
-        bool,
-        "Re-weight a balanced-prior model's probabilities by its training class prior [on].",
-    ),
-]
-
 
 def config_options(func):
-    """Add ``--config`` and one flag per config option (all default to 'not given')."""
-    for flag, kind, help_text in reversed(_OPTIONS):
+    """Add ``--config`` and one flag per RunConfig field (all default to 'not given')."""
+    for f in reversed(fields(RunConfig)):
+        flag = "--" + f.name.replace("_", "-")
+        kind, choices = option_type(f.name), f.metadata["choices"]
+        help_text = f.metadata["help"]
+        if f.default is not None:
+            shown = ("on" if f.default else "off") if kind is bool else f.default
+            help_text += f" [{shown}]"
         if kind is bool:  # an on/off switch: --name/--no-name
-            func = click.option(flag, default=None, help=help_text)(func)
+            func = click.option(f"{flag}/--no-{flag[2:]}", default=None, help=help_text)(func)
         else:
+            kind = click.Choice(choices) if choices else kind
             func = click.option(flag, type=kind, default=None, help=help_text)(func)
     return click.option(
         "--config",
@@ -127,8 +104,8 @@ def bench(config_file: Path | None, frames: int, as_json: bool, **options) -> No
 @config_options
 def doctor(config_file: Path | None, **options) -> None:
     """Check runtime, OpenCV, face model, camera, model card and log dir; PASS/FAIL each."""
-    from ..tools.doctor import run_checks
     from ..config import load_toml
+    from ..tools.doctor import run_checks
 
     base = load_toml(config_file) if config_file else {}
     base.update({k: v for k, v in options.items() if v is not None})

@@ -10,6 +10,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -18,8 +19,6 @@ from ..contract.errors import ConfigError, ModelFileError
 from . import modelfiles
 
 log = logging.getLogger(__name__)
-
-DETECTORS = ("auto", "yunet", "haar")
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,22 @@ class Face:
 
 
 class FaceDetector(ABC):
-    """Finds faces in a BGR (or grey) uint8 image."""
+    """Finds faces in a BGR (or grey) uint8 image. Subclasses register by ``name``."""
 
-    name: str = ""
+    name: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[FaceDetector]]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            FaceDetector.registry[cls.name] = cls
+
+    @classmethod
+    @abstractmethod
+    def create(
+        cls, face_model: str | os.PathLike | None, score_threshold: float, min_size: int
+    ) -> FaceDetector:
+        """Build one from the run's options (``face_model``: this detector's model file)."""
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> list[Face]:
@@ -69,6 +81,13 @@ class YuNetDetector(FaceDetector):
             self.model_path, "", (320, 320), score_threshold, nms_threshold, top_k
         )
         self._input_size: tuple[int, int] | None = None
+
+    @classmethod
+    def create(cls, face_model, score_threshold, min_size) -> YuNetDetector:
+        model = modelfiles.find_yunet(face_model)
+        if model is None:
+            raise ModelFileError(f"YuNet face model not found; {modelfiles.manual_hint()}")
+        return cls(model, score_threshold=score_threshold, min_size=min_size)
 
     def detect(self, image: np.ndarray) -> list[Face]:
         if image.ndim == 2:
@@ -113,6 +132,11 @@ class HaarDetector(FaceDetector):
         self.cascade_path = str(path)
         self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
 
+    @classmethod
+    def create(cls, face_model, score_threshold, min_size) -> HaarDetector:
+        """``face_model``: a cascade XML (default: OpenCV's or Debian's frontal-face one)."""
+        return cls(face_model, min_size=max(min_size, 20))
+
     def detect(self, image: np.ndarray) -> list[Face]:
         grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         boxes, _, weights = self._cascade.detectMultiScale3(
@@ -130,29 +154,33 @@ class HaarDetector(FaceDetector):
         return faces
 
 
+def detector_names() -> tuple[str, ...]:
+    """``auto`` and every registered detector."""
+    return ("auto", *FaceDetector.registry)
+
+
+HAAR_NOTE = (
+    "using the Haar face detector: it misses most faces at classroom distance "
+    "(0 found on real classroom footage). Install the YuNet model: `fer-edge models fetch`"
+)
+
+
 def create_detector(
     kind: str = "auto",
     face_model: str | os.PathLike | None = None,
     score_threshold: float = 0.6,
     min_size: int = 0,
 ) -> FaceDetector:
-    """Build a detector. ``auto`` means YuNet when its model is found, else Haar (warned)."""
-    if kind not in DETECTORS:
-        raise ConfigError(f"unknown detector {kind!r}; choose one of {', '.join(DETECTORS)}")
-    if kind in ("auto", "yunet"):
-        model = modelfiles.find_yunet(face_model)
-        if model is not None:
-            return YuNetDetector(model, score_threshold=score_threshold, min_size=min_size)
-        if kind == "yunet":
-            raise ModelFileError(f"YuNet face model not found; {modelfiles.manual_hint()}")
-    if kind == "haar" and face_model:
-        detector = HaarDetector(face_model, min_size=max(min_size, 20))
-    else:
-        detector = HaarDetector(min_size=max(min_size, 20))
-    # A fallback the user did not choose is a warning; a chosen Haar detector only a note.
-    log.log(
-        logging.WARNING if kind == "auto" else logging.INFO,
-        "using the Haar face detector: it misses most faces at classroom distance "
-        "(0 found on real classroom footage). Install the YuNet model: `fer-edge models fetch`",
-    )
+    """Build a detector by name. ``auto``: YuNet when its model is found, else Haar (warned)."""
+    if kind not in detector_names():
+        raise ConfigError(f"unknown detector {kind!r}; choose one of {', '.join(detector_names())}")
+    if kind == "auto":
+        if modelfiles.find_yunet(face_model) is not None:
+            return YuNetDetector.create(face_model, score_threshold, min_size)
+        detector = HaarDetector.create(None, score_threshold, min_size)
+        log.warning(HAAR_NOTE)  # a fallback the user did not choose
+        return detector
+    detector = FaceDetector.registry[kind].create(face_model, score_threshold, min_size)
+    if kind == "haar":
+        log.info(HAAR_NOTE)
     return detector

@@ -10,13 +10,13 @@ import numpy as np
 
 from ..capture.sources import FileSource, open_source
 from ..classify.prior import prior_for_run
+from ..config import RunConfig
+from ..daemon import load_classifier
 from ..faces.crop import crop_faces
 from ..faces.detect import create_detector
 from ..faces.tracker import IouTracker
-from ..record.aggregate import WindowAggregator
-from ..config import RunConfig
-from ..daemon import load_classifier
 from ..pipeline import FramePipeline
+from ..record.aggregate import WindowAggregator
 
 
 def peak_rss_mb() -> float:

@@ -6,8 +6,8 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-from ..contract.errors import FerError
 from ..config import RunConfig
+from ..contract.errors import FerError
 
 Check = tuple[bool, str, str]
 
