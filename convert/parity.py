@@ -9,21 +9,6 @@ from fer_edge.contract.labels import LABELS
 DEFAULT_THRESHOLD = 0.98
 
 
-def keras_probabilities(model, images: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Softmax output of the Keras model for RGB uint8 crops (the pixel contract: float 0..255)."""
-    out = [
-        np.asarray(model(images[i : i + batch].astype(np.float32), training=False))
-        for i in range(0, len(images), batch)
-    ]
-    return np.concatenate(out).astype(np.float32)
-
-
-def tflite_probabilities(classifier, images: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Probabilities from a :class:`fer_edge.classify.runtime.Classifier`, in batches."""
-    out = [classifier.predict(images[i : i + batch]) for i in range(0, len(images), batch)]
-    return np.concatenate(out).astype(np.float32)
-
-
 def _figures(p_float: np.ndarray, p_conv: np.ndarray, labels: np.ndarray) -> dict:
     top_f, top_c = p_float.argmax(1), p_conv.argmax(1)
     diff = np.abs(p_float - p_conv)

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.classify.runtime import Classifier
-from fer_edge.contract import atomic
-from fer_edge.contract.card import ModelCard, card_path_for, load_for_model, sha256_file, write_card
+from fer_edge.contract.card import ModelCard, card_path_for, load_for_model, sha256_file
 from fer_edge.contract.errors import CardError, ConfigError, FerError, ModelFileError
 from fer_train.data import read_run
+from fer_train.predict import KerasPredictor
 
 from . import parity as parity_mod
 from . import sources
-from .quantize import build_card, check_model, convert_to_bytes, load_keras
+from .quantize import check_model, convert_to_bytes, load_keras, write_model
 
 log = logging.getLogger(__name__)
 
@@ -192,14 +192,10 @@ def run(req: Request) -> tuple[Path, ModelCard]:
     started = time.perf_counter()
     data = convert_to_bytes(model, req.mode, representative, uint8_io=req.uint8_io)
     info["conversion_seconds"] = round(time.perf_counter() - started, 2)
-    card_out = out.with_suffix(".json")
-    with output_folder(out.parent), atomic.atomic_path(out) as tmp:
-        tmp.write_bytes(data)
-        tmp.chmod(0o644)  # a service user must be able to read the model
-        card = build_card(tmp, req.mode, size, info, model_file=out.name)
+    with output_folder(out.parent), write_model(out, data, req.mode, size, info) as (tmp, card):
         classifier = Classifier(tmp, card=card)
-        p_float = parity_mod.keras_probabilities(model, validation.images)
-        p_conv = parity_mod.tflite_probabilities(classifier, validation.images)
+        p_float = KerasPredictor(model).predict(validation.images, batch_size=64)
+        p_conv = classifier.predict(validation.images, batch_size=64)
         card.parity = parity_mod.compare(
             p_float, p_conv, validation.labels, req.threshold, validation.datasets
         )
@@ -210,6 +206,4 @@ def run(req: Request) -> tuple[Path, ModelCard]:
                 f"{req.threshold:.1%}; nothing written (use --force to keep it anyway)",
                 card.parity,
             )
-        write_card(card, card_out)
-        card_out.chmod(0o644)
     return out, card

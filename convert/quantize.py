@@ -158,6 +158,26 @@ def build_card(
     )
 
 
+@contextlib.contextmanager
+def write_model(
+    out_path: Path, data: bytes, mode: str, size: int, source: dict | None
+) -> Iterator[tuple[Path, ModelCard]]:
+    """The one writer of a converted model and its card (``OUT.json``).
+
+    The model goes to a temporary file beside ``out_path`` and its card is built from it; the
+    block may check it (parity) and amend the card. When the block ends without an error the
+    card is written and the model renamed into place, both readable by a service user;
+    otherwise nothing is left behind.
+    """
+    with atomic.atomic_path(out_path) as tmp_model:
+        tmp_model.write_bytes(data)
+        tmp_model.chmod(0o644)
+        card = build_card(tmp_model, mode, size, source, model_file=out_path.name)
+        yield tmp_model, card
+        write_card(card, out_path.with_suffix(".json"))
+        out_path.with_suffix(".json").chmod(0o644)
+
+
 def convert(
     model,
     mode: str,
@@ -177,11 +197,7 @@ def convert(
     out_path = Path(out_path)
     size = check_model(model)
     data = convert_to_bytes(model, mode, representative, uint8_io=uint8_io)
-    with atomic.atomic_path(out_path) as tmp_model:
-        tmp_model.write_bytes(data)
-        tmp_model.chmod(0o644)  # a service user must be able to read the model
-        card = build_card(tmp_model, mode, size, source, model_file=out_path.name)
-        write_card(card, out_path.with_suffix(".json"))
-        out_path.with_suffix(".json").chmod(0o644)
+    with write_model(out_path, data, mode, size, source) as (_, card):
+        pass
     log.info("wrote %s (%s, %.1f MB)", out_path, mode, len(data) / 1e6)
     return card

@@ -157,10 +157,10 @@ def predict(model, folder, csv_file):
     from fer_edge.contract.recipe import CropRecipe
     from fer_edge.faces.crop import crop_square
 
-    from .evaluate import Predictor
+    from .predict import open_predictor
     from .readers import IMAGE_SUFFIXES
 
-    predictor = Predictor(model)
+    predictor = open_predictor(model)
     recipe = CropRecipe(size=predictor.image_size, margin=0.0, align=False)
     paths, crops = [], []
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):

@@ -9,64 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.contract import atomic
-from fer_edge.contract.card import ModelCard, load_for_model
-from fer_edge.contract.errors import CardError, ConfigError
 from fer_edge.contract.labels import LABELS
 
 log = logging.getLogger(__name__)
-
-
-class Predictor:
-    """``predict(images_uint8) -> (N, 7)`` probabilities for a .keras or .tflite model.
-
-    ``card`` is the model's card (None for a .keras model without one).
-    """
-
-    def __init__(self, model_path: Path):
-        self.path = Path(model_path)
-        suffix = self.path.suffix.lower()
-        if suffix == ".keras":
-            from .model import load_model
-
-            self._model = load_model(self.path)
-            self.image_size = int(self._model.input_shape[1])
-            self._tflite = None
-            try:
-                self.card: ModelCard | None = load_for_model(self.path)
-            except CardError as exc:
-                log.warning("%s", exc)
-                self.card = None
-        elif suffix == ".tflite":
-            from fer_edge.classify.runtime import Classifier
-
-            self._tflite = Classifier(self.path)
-            self.card = self._tflite.card
-            self.image_size = int(self.card.input_size)
-        else:
-            raise ConfigError(f"{self.path}: expected a .keras or .tflite model")
-
-    def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        if self._tflite is None:
-            return keras_predict(self._model, images, batch_size)
-        if len(images) == 0:
-            return np.zeros((0, len(LABELS)), np.float32)
-        chunks = range(0, len(images), batch_size)
-        return np.concatenate([self._tflite.predict(images[i : i + batch_size]) for i in chunks])
-
-
-def keras_predict(model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Probabilities of a Keras model for uint8 images, cast to float a batch at a time.
-
-    ``model.predict`` on a tf.data pipeline: compiled, distributed like training, and with no
-    float32 copy of a whole split (3,589 FER2013 test crops at 224 px would be 2.2 GB).
-    """
-    import tensorflow as tf
-
-    if len(images) == 0:
-        return np.zeros((0, len(LABELS)), np.float32)
-    batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
-    batches = batches.map(lambda x: tf.cast(x, tf.float32)).prefetch(tf.data.AUTOTUNE)
-    return np.asarray(model.predict(batches, verbose=0), np.float32)
 
 
 def metrics(y_true: np.ndarray, y_pred: np.ndarray, split: str) -> dict:

@@ -15,9 +15,10 @@ from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.recipe import CropRecipe
 
 from . import data
-from .evaluate import Predictor, keras_predict, metrics, write_reports
+from .evaluate import metrics, write_reports
 from .fit import FitParams, train, write_history
 from .model import save_model
+from .predict import KerasPredictor, open_predictor
 from .prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def fit_run(
     write_history(out / "history.json", history)
     model_path = out / "model.keras"
     save_model(model, model_path)
-    results = _evaluate_parts(lambda images: keras_predict(model, images), test_part, "test")
+    results = _evaluate_parts(KerasPredictor(model).predict, test_part, "test")
     write_reports(out, results, f"Test split of the run {out.name}")
     card = ModelCard(
         model_file=model_path.name,
@@ -210,7 +211,7 @@ def evaluate_model(
     prep: Prep = Prep(),
 ) -> dict:
     """Score a .keras or .tflite model on each dataset (see :func:`evaluation_part`); reports."""
-    predictor = Predictor(model_path)
+    predictor = open_predictor(model_path)
     run = training_record(model_path, predictor.card)
     if run is None:
         log.warning(

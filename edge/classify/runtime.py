@@ -133,22 +133,39 @@ class Classifier:
                 f"{self.model_path}: model does not match its card: " + "; ".join(problems)
             )
 
-    def predict(self, crops: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, 7) float32 for RGB uint8 crops (N, S, S, 3), in one call."""
+    @property
+    def image_size(self) -> int:
+        return self.card.input_size
+
+    def to_input(self, crops: np.ndarray) -> np.ndarray:
+        """RGB uint8 crops (N, S, S, 3) → the model's input tensor (quantised by the card)."""
+        q = self.card.input_quantization
+        return to_model_input(
+            crops, self.card.input_dtype, q.scale if q else None, q.zero_point if q else None
+        )
+
+    def invoke(self, batch: np.ndarray) -> np.ndarray:
+        """Run the interpreter on a prepared input tensor; the raw output tensor."""
+        if len(batch) != self._batch:
+            self._interp.resize_tensor_input(self._in_index, list(batch.shape), strict=False)
+            self._interp.allocate_tensors()
+            self._batch = len(batch)
+        self._interp.set_tensor(self._in_index, batch)
+        self._interp.invoke()
+        return self._interp.get_tensor(self._out_index)
+
+    def predict(self, crops: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (N, 7) float32 for RGB uint8 crops (N, S, S, 3).
+
+        One interpreter call for all crops (a frame's faces), or ``batch_size`` at a time.
+        """
         n = len(crops)
         if n == 0:
             return np.empty((0, len(self.card.labels)), np.float32)
-        card = self.card
-        q = card.input_quantization
-        batch = to_model_input(
-            crops, card.input_dtype, q.scale if q else None, q.zero_point if q else None
-        )
-        if n != self._batch:
-            self._interp.resize_tensor_input(self._in_index, list(batch.shape), strict=False)
-            self._interp.allocate_tensors()
-            self._batch = n
-        self._interp.set_tensor(self._in_index, batch)
-        self._interp.invoke()
-        raw = self._interp.get_tensor(self._out_index)
-        oq = card.output_quantization
+        if batch_size and n > batch_size:
+            return np.concatenate(
+                [self.predict(crops[i : i + batch_size]) for i in range(0, n, batch_size)]
+            )
+        raw = self.invoke(self.to_input(crops))
+        oq = self.card.output_quantization
         return dequantize(raw, oq.scale, oq.zero_point) if oq else raw.astype(np.float32)
