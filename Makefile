@@ -10,7 +10,7 @@ STAMP := $(VENV)/.fer-edge-installed
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[edge,train-cpu,dev]'
+	$(PY) -m pip install -q -e '.[edge,fleet,train-cpu,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -25,7 +25,7 @@ printf '%s\n' "$NUMPY" 'opencv-python-headless<4.12' >"$CONSTRAINTS"
 "$PYTHON" -m venv --clear "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # A regular (non-editable) install: the tests import the installed package, as on a device.
-"$VENV/bin/python" -m pip install -q -c "$CONSTRAINTS" '.[edge]' \
+"$VENV/bin/python" -m pip install -q -c "$CONSTRAINTS" '.[edge,fleet]' \
   pytest pytest-timeout hypothesis scikit-image 'setuptools>=61' wheel
 "$VENV/bin/python" - <<'PY'
 import sys

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -72,6 +73,26 @@ class RunConfig:
     prior_correction: bool = option(
         True, "Re-weight a balanced-prior model's probabilities by its training class prior."
     )
+    site: str = option("school", "Site name: a level of the MQTT topics.")
+    room: str | None = option(None, "Room name: a level of the MQTT topics [the host name].")
+    mqtt_host: str | None = option(None, "MQTT broker to publish window records to [off].")
+    mqtt_port: int | None = option(None, "MQTT broker port [1883; 8883 with mqtt-ca-file].")
+    mqtt_prefix: str = option("fer-edge", "First level of the MQTT topics.")
+    mqtt_username: str | None = option(None, "MQTT user name.")
+    mqtt_password_file: str | None = option(
+        None, "File with the MQTT password (mode 600), or a systemd credential's name."
+    )
+    mqtt_ca_file: str | None = option(None, "CA certificate: TLS to the broker [no TLS].")
+    mqtt_cert_file: str | None = option(None, "Client certificate for TLS (optional).")
+    mqtt_key_file: str | None = option(None, "Client certificate's key (optional).")
+    mqtt_backlog: int = option(
+        10000, "Most records waiting for the broker; older ones stay in the local log only."
+    )
+    metrics_port: int = option(0, "Prometheus metrics on 127.0.0.1:PORT; 0: off.")
+
+    @property
+    def resolved_room(self) -> str:
+        return self.room or socket.gethostname().split(".")[0]
 
     @property
     def resolved_log_dir(self) -> Path:
@@ -178,7 +199,11 @@ def validate(config: RunConfig) -> None:
         ("track_max_age", config.track_max_age > 0, "must be > 0"),
         ("smoothing", 0.0 < config.smoothing <= 1.0, "must lie in (0, 1]"),
         ("reclassify", config.reclassify >= 0, "must be >= 0 (0: every frame)"),
+        ("mqtt_backlog", config.mqtt_backlog >= 1, "must be >= 1"),
+        ("metrics_port", 0 <= config.metrics_port <= 65535, "must be a port, or 0 (off)"),
     ]
+    if config.mqtt_port is not None:
+        checks.append(("mqtt_port", 1 <= config.mqtt_port <= 65535, "must be a port"))
     if config.threads is not None:
         checks.append(("threads", config.threads >= 1, "must be >= 1"))
     for key, ok, why in checks:
@@ -200,3 +225,23 @@ def validate(config: RunConfig) -> None:
             parse_iso(config.start_time)
         except ValueError:
             raise bad("start_time", "not an ISO 8601 time") from None
+
+    from .fleet.mqtt import MqttSettings
+
+    MqttSettings.from_config(config)  # names, files and the password file's permissions
+    if config.mqtt_host or config.metrics_port:
+        _need_fleet_packages(config)
+
+
+def _need_fleet_packages(config: RunConfig) -> None:
+    import importlib.util
+
+    for key, module, package in (
+        ("mqtt_host", "paho.mqtt", "paho-mqtt"),
+        ("metrics_port", "prometheus_client", "prometheus-client"),
+    ):
+        if getattr(config, key) and importlib.util.find_spec(module.split(".")[0]) is None:
+            raise ConfigError(
+                f"{key.replace('_', '-')} is set but {package} is not installed: "
+                "pip install 'fer-edge[fleet]'"
+            )

@@ -15,6 +15,7 @@ from .contract.card import load_for_model
 from .contract.errors import CardError, ConfigError, ModelFileError
 from .faces.detect import FaceDetector, create_detector
 from .faces.tracker import IouTracker
+from .fleet.metrics import Metrics
 from .pipeline import FramePipeline, Predictor
 from .record.aggregate import WindowAggregator
 from .record.jsonl import JsonlLog
@@ -82,6 +83,8 @@ class Daemon:
         self.classifier = classifier or load_classifier(config)
         self.notifier = notifier or Notifier()
         self.log = JsonlLog(config.resolved_log_dir, config.keep_days, config.min_free_mb)
+        self.metrics = Metrics(config.metrics_port) if config.metrics_port else None
+        self.publisher = None
         self._clock = clock
         self._stop = threading.Event()
         self.summary = RunSummary()
@@ -94,8 +97,34 @@ class Daemon:
 
     def _emit(self, record: dict) -> None:
         record["records_dropped"] = self.log.dropped
-        self.log.write(record)
+        written = self.log.write(record)
         self.summary.windows += 1
+        if self.metrics:
+            self.metrics.records.labels("written" if written else "dropped").inc()
+            self.metrics.fps.set(record["frames_processed"] / self.config.window)
+        if written and self.publisher:
+            self.publisher.notify()
+
+    def _start_fleet(self, card) -> None:
+        """MQTT publishing and the metrics endpoint, where configured."""
+        from .fleet.mqtt import MqttSettings
+
+        settings = MqttSettings.from_config(self.config)
+        if settings is not None:
+            from .fleet.mqtt import MqttPublisher
+
+            self.publisher = MqttPublisher(settings, self.log.log_dir, card.sha256)
+            self.publisher.start()
+        if self.metrics:
+            self.metrics.start()
+
+    def _camera_state(self, ok: bool) -> None:
+        if self.publisher:
+            self.publisher.status(camera="ok" if ok else "lost")
+        if self.metrics:
+            self.metrics.camera_up.set(1 if ok else 0)
+            if self.publisher:
+                self.metrics.backlog.set(self.publisher.backlog)
 
     def _status(self, camera_ok: bool) -> str:
         s = self.summary
@@ -116,6 +145,7 @@ class Daemon:
             raise ConfigError(f"log dir {self.log.log_dir}: not usable ({exc.strerror})") from None
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
         card = self.classifier.card
+        self._start_fleet(card)
         prior = prior_for_run(card, config.prior_correction)
         pipeline = FramePipeline(
             self.detector, self.classifier, tracker, config.reclassify, prior=prior
@@ -151,7 +181,9 @@ class Daemon:
                     break
                 if self._clock() - last_status >= 10.0:
                     last_status = self._clock()
-                    notifier.status(self._status(not getattr(source, "lost", False)))
+                    camera_ok = not getattr(source, "lost", False)
+                    notifier.status(self._status(camera_ok))
+                    self._camera_state(camera_ok)
                 if frame is None:
                     continue
                 last_ts = ts
@@ -165,6 +197,8 @@ class Daemon:
                     aggregator.faces(observations)
                     s.frames_processed += 1
                     s.faces += len(observations)
+                    if self.metrics:
+                        self.metrics.observe_frame(pipeline.seconds, len(observations))
                     if not ready:
                         ready = True
                         notifier.ready(self._status(True))
@@ -190,6 +224,8 @@ class Daemon:
             s.stage_seconds = dict(pipeline.seconds)
             notifier.status(self._status(True) + f"; stopping ({s.stopped_by})")
             notifier.stopping()
+            if self.publisher:
+                self.publisher.stop()
         log.info(
             "stopped (%s): %d frames seen, %d processed, %d windows, %d records dropped",
             s.stopped_by,

@@ -120,9 +120,11 @@ class WindowAggregator:
         # counted as a person, so fragmentation cannot lift a small group over min_group.
         needed = min(2, self.processed)
         tracks = sum(1 for n in self.tracks.values() if n >= needed)
+        start, stop = iso(self._start), iso(end)
         record: dict = {
-            "start": iso(self._start),
-            "end": iso(end),
+            "id": f"{start}/{stop}",  # stable: publishers and subscribers de-duplicate by it
+            "start": start,
+            "end": stop,
             "source": self.source,
             "frames_seen": self.seen,
             "frames_processed": self.processed,

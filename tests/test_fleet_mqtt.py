@@ -1,0 +1,260 @@
+"""Publishing window records to a real Mosquitto broker: order, outages, restarts, bad setups."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from mosquitto import Broker, Subscriber, make_ca, make_server_cert
+
+from fer_edge.config import build_config
+from fer_edge.contract.errors import ConfigError
+from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
+from fer_edge.fleet.outbox import Outbox
+from fer_edge.record.jsonl import JsonlLog, read_records
+from fer_edge.record.timeutil import iso
+
+pytest.importorskip("paho.mqtt")
+
+SHA = "ab" * 32
+T0 = 1_767_600_000.0  # 2026-01-05
+
+
+def settings(broker: Broker, **options) -> MqttSettings:
+    config = build_config(
+        None,
+        {"mqtt_host": "127.0.0.1", "mqtt_port": broker.port, "site": "s1", "room": "r1", **options},
+    )
+    return MqttSettings.from_config(config)
+
+
+def window(i: int, suppressed: bool = False) -> dict:
+    start, end = iso(T0 + 60 * i), iso(T0 + 60 * (i + 1))
+    record = {"id": f"{start}/{end}", "start": start, "end": end, "suppressed": suppressed}
+    if not suppressed:
+        record["shares"] = {"happy": 1.0}
+    return record
+
+
+def ids(payloads: list[bytes]) -> list[str]:
+    return [json.loads(p)["id"] for p in payloads]
+
+
+def unique(record_ids: list[str]) -> list[str]:
+    """First deliveries only, as a subscriber that de-duplicates by id sees them."""
+    return list(dict.fromkeys(record_ids))
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path / "broker")
+    yield b
+    b.stop()
+
+
+def test_records_arrive_in_order_with_a_retained_status(tmp_path, broker):
+    log = JsonlLog(tmp_path / "logs")
+    log.prepare()
+    sub = Subscriber(broker, "fer-edge/s1/r1/#")
+    written = [window(i, suppressed=(i == 2)) for i in range(5)]
+    for record in written[:3]:
+        log.write(record)
+    publisher = MqttPublisher(settings(broker), log.log_dir, SHA)
+    publisher.start()
+    for record in written[3:]:
+        log.write(record)
+        publisher.notify()
+    got = sub.wait_for("windows", 5)
+    assert ids(got) == [r["id"] for r in written]
+    assert [json.loads(p) for p in got] == written  # exactly what the log holds
+    assert "shares" not in json.loads(got[2])  # a suppressed window stays suppressed
+    status = json.loads(sub.payloads("status")[0])
+    assert status["state"] == "online" and status["model_sha256"] == SHA
+    publisher.stop()
+    assert json.loads(sub.wait_for("status", 2)[-1])["state"] == "offline"
+    assert publisher.published == 5 and Outbox(log.log_dir).pending() == []
+    sub.close()
+
+
+def test_a_broker_outage_loses_and_repeats_nothing(tmp_path, broker):
+    """The broker is down for 30 s while the daemon keeps writing windows."""
+    log = JsonlLog(tmp_path / "logs")
+    log.prepare()
+    sub = Subscriber(broker, "fer-edge/s1/r1/windows")
+    publisher = MqttPublisher(settings(broker), log.log_dir, SHA)
+    publisher.start()
+    written, stop = [], threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            written.append(window(i))
+            log.write(written[-1])
+            publisher.notify()
+            i += 1
+            stop.wait(0.5)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(3)
+    broker.stop()
+    time.sleep(30)
+    broker.start()
+    time.sleep(3)
+    stop.set()
+    thread.join()
+    deadline = time.monotonic() + 60
+    while len(set(ids(sub.payloads("windows")))) < len(written) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    published = publisher.published
+    publisher.stop()
+    sub.close()
+    assert len(written) > 60
+    assert published == len(written)  # the publisher sent each record once
+    got = ids(sub.payloads("windows"))
+    assert unique(got) == [r["id"] for r in written]  # every record arrived, in order
+    # A second delivery can only be the broker re-sending what the subscriber had not yet
+    # acknowledged when it stopped (QoS 1, DUP set): subscribers de-duplicate by id.
+    assert len(got) - len(written) == len(sub.dups)
+
+
+PUBLISHING_PROCESS = """
+import sys, time
+from fer_edge.config import build_config
+from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
+from fer_edge.record.jsonl import JsonlLog, read_records
+from test_fleet_mqtt import window
+log = JsonlLog(sys.argv[1]); log.prepare()
+config = build_config(None, {"mqtt_host": "127.0.0.1", "mqtt_port": int(sys.argv[2]),
+                             "site": "s1", "room": "r1"})
+publisher = MqttPublisher(MqttSettings.from_config(config), log.log_dir, "ab" * 32)
+publisher.start()
+i = len(list(read_records(sys.argv[1])))
+while True:
+    log.write(window(i)); publisher.notify(); i += 1
+    print(i, flush=True)
+    time.sleep(0.2)
+"""
+
+
+def test_a_killed_and_restarted_publisher_loses_and_repeats_nothing(tmp_path, broker):
+    logs = tmp_path / "logs"
+    sub = Subscriber(broker, "fer-edge/s1/r1/windows")
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(__file__)}
+    cmd = [sys.executable, "-c", PUBLISHING_PROCESS, str(logs), str(broker.port)]
+    for _ in range(2):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(10):
+            proc.stdout.readline()
+        proc.send_signal(signal.SIGKILL)  # no goodbye: the cursor is all that survives
+        proc.wait()
+    written = [r["id"] for r in read_records(logs)]
+    assert len(written) >= 20
+    # A third start sends whatever the killed ones had not got acknowledged.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    got = ids(sub.wait_for("windows", len(written) + 1))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    sub.close()
+    assert got[: len(written)] == written and len(set(got)) == len(got)
+
+
+def test_bad_password_is_one_clear_line_and_logging_goes_on(tmp_path, caplog):
+    broker = Broker(tmp_path / "broker", users={"room1": "right"})
+    secret = tmp_path / "password"
+    secret.write_text("wrong\n")
+    secret.chmod(0o600)
+    log = JsonlLog(tmp_path / "logs")
+    log.prepare()
+    caplog.set_level(logging.INFO, logger="fer_edge.fleet")
+    publisher = MqttPublisher(
+        settings(broker, mqtt_username="room1", mqtt_password_file=str(secret)), log.log_dir, SHA
+    )
+    publisher.start()
+    for i in range(3):
+        assert log.write(window(i))
+        publisher.notify()
+    time.sleep(4)  # several reconnect attempts
+    publisher.stop()
+    broker.stop()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert "refused" in errors[0] and "password" in errors[0] and str(broker.port) in errors[0]
+    assert len(list(read_records(log.log_dir))) == 3 and publisher.published == 0
+
+
+def test_bad_ca_is_one_clear_line_and_tls_works_with_the_right_one(tmp_path, caplog):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca = make_ca(certs, "school-ca")
+    other_ca, _ = make_ca(certs, "other-ca")
+    broker = Broker(tmp_path / "broker", tls=(ca[0], *make_server_cert(certs, ca)))
+    log = JsonlLog(tmp_path / "logs")
+    log.prepare()
+    log.write(window(0))
+    caplog.set_level(logging.INFO, logger="fer_edge.fleet")
+    bad = MqttPublisher(settings(broker, mqtt_ca_file=str(other_ca)), log.log_dir, SHA)
+    bad.start()
+    time.sleep(4)
+    bad.stop()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "TLS" in errors[0] and "mqtt-ca-file" in errors[0], errors
+    assert bad.published == 0
+    sub = Subscriber(broker, "fer-edge/s1/r1/windows", ca_certs=str(ca[0]))
+    good = MqttPublisher(settings(broker, mqtt_ca_file=str(ca[0])), log.log_dir, SHA)
+    good.start()
+    assert ids(sub.wait_for("windows", 1)) == [window(0)["id"]]
+    good.stop()
+    sub.close()
+    broker.stop()
+
+
+def test_settings_are_checked_before_anything_runs(tmp_path):
+    open_secret = tmp_path / "password"
+    open_secret.write_text("pw\n")
+    open_secret.chmod(0o644)
+    base = {"mqtt_host": "127.0.0.1", "mqtt_username": "u"}
+    with pytest.raises(ConfigError, match="readable by others"):
+        build_config(None, {**base, "mqtt_password_file": str(open_secret)})
+    with pytest.raises(ConfigError, match="room 'a/b'"):
+        build_config(None, {**base, "room": "a/b"})
+    with pytest.raises(ConfigError, match="mqtt-ca-file .*not found"):
+        build_config(None, {**base, "mqtt_ca_file": str(tmp_path / "nope.crt")})
+    open_secret.chmod(0o600)
+    config = build_config(None, {**base, "mqtt_password_file": str(open_secret), "room": "r"})
+    mqtt = MqttSettings.from_config(config)
+    assert (mqtt.password, mqtt.port, mqtt.topic) == ("pw", 1883, "fer-edge/school/r")
+    assert MqttSettings.from_config(build_config(None, {})) is None  # off by default
+
+
+def test_a_systemd_credential_is_found_by_name(tmp_path, monkeypatch):
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "mqtt-password").write_text("s3cret")
+    (creds / "mqtt-password").chmod(0o400)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    config = build_config(
+        None, {"mqtt_host": "h", "mqtt_username": "u", "mqtt_password_file": "mqtt-password"}
+    )
+    assert MqttSettings.from_config(config).password == "s3cret"
+
+
+def test_the_backlog_is_bounded_with_a_warning(tmp_path, caplog):
+    log = JsonlLog(tmp_path)
+    log.prepare()
+    for i in range(12):
+        log.write(window(i))
+    outbox = Outbox(tmp_path, limit=5)
+    with caplog.at_level(logging.WARNING):
+        pending = outbox.pending()
+    assert [e.record["id"] for e in pending] == [window(i)["id"] for i in range(7, 12)]
+    assert "exceeds the limit of 5" in caplog.text and outbox.skipped == 7
+    assert Outbox(tmp_path, limit=5).pending() == pending  # the skip is remembered
