@@ -2,9 +2,11 @@
 # Checks systemd/fer-edge.service: `systemd-analyze verify` must pass and
 # `systemd-analyze security --offline=yes` must rate its exposure at MAX (default 2.0) or lower.
 # verify fails on any message, warnings included (an unknown key or value is a real bug).
-# Usage: .ci/systemd-check.sh [MAX [UNIT_TEMPLATE]]
+# Usage: .ci/systemd-check.sh [MAX [UNIT_TEMPLATE [DROPIN]]]
+#   DROPIN: a drop-in's [Service] lines are applied to the unit (as systemd would merge them).
 set -euo pipefail
 UNIT=$(realpath "${2:-$(dirname "$0")/../systemd/fer-edge.service}")
+DROPIN=${3:+$(realpath "$3")}
 cd "$(dirname "$0")/.."
 MAX=${1:-2.0}
 
@@ -18,6 +20,11 @@ trap 'rm -rf "$WORK"' EXIT
 # Render the unit as the installer does, with an ExecStart that exists on this machine.
 PY=$(command -v python3)
 sed "s#@FER_EDGE@#$PY -m fer_edge.cli#" "$UNIT" >"$WORK/fer-edge.service"
+if [ -n "$DROPIN" ]; then
+  # The drop-in's settings go at the end of [Service], where they override or extend the unit's.
+  grep -v '^\(#\|\[Service\]\|$\)' "$DROPIN" >"$WORK/dropin"
+  sed -i "/^\[Install\]/e cat $WORK/dropin" "$WORK/fer-edge.service"
+fi
 if grep -q '@[A-Z_]*@' "$WORK/fer-edge.service"; then
   echo "systemd-check: unrendered placeholder left in the unit" >&2
   exit 1

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from mosquitto import Broker, Subscriber, make_ca, make_server_cert
@@ -258,3 +259,26 @@ def test_the_backlog_is_bounded_with_a_warning(tmp_path, caplog):
     assert [e.record["id"] for e in pending] == [window(i)["id"] for i in range(7, 12)]
     assert "exceeds the limit of 5" in caplog.text and outbox.skipped == 7
     assert Outbox(tmp_path, limit=5).pending() == pending  # the skip is remembered
+
+
+def test_the_example_subscriber_prints_rooms_and_shares(tmp_path, broker):
+    log = JsonlLog(tmp_path / "logs")
+    log.prepare()
+    log.write(window(0))
+    publisher = MqttPublisher(settings(broker), log.log_dir, SHA)
+    publisher.start()
+    deadline = time.monotonic() + 10
+    while publisher.published < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    publisher.stop()  # sent and acknowledged: the last window is retained on the broker
+    example = Path(__file__).resolve().parents[1] / "examples" / "fleet_view.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(example), "127.0.0.1", "--port", str(broker.port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    time.sleep(3)
+    proc.terminate()
+    text = proc.communicate(timeout=10)[0]
+    assert "s1/r1" in text and "100%" in text  # the room, and its happy share of 1.0

@@ -250,3 +250,26 @@ def test_doctor_reports_the_service_state(monkeypatch, state, ok):
     assert doctor._service() == (ok, "service", f"{service.SERVICE}: {state}")
     monkeypatch.setattr(service, "service_state", lambda: None)
     assert doctor._service() is None
+
+
+def test_mqtt_or_metrics_in_the_config_open_only_what_they_need(tmp_path, model):
+    root = tmp_path / "root"
+    dropin = root / "etc/systemd/system/fer-edge.service.d/network.conf"
+    assert cli("install-service", "--root", str(root), "--model", str(model)).exit_code == 0
+    assert not dropin.exists()  # no network by default
+    config = root / "etc/fer-edge/config.toml"
+    config.write_text(
+        config.read_text()
+        + 'mqtt_host = "127.0.0.1"\nmetrics_port = 9108\n'
+        + 'mqtt_username = "room7"\nmqtt_password_file = "/etc/fer-edge/mqtt-password"\n'
+    )
+    assert cli("install-service", "--root", str(root)).exit_code == 0
+    text = dropin.read_text()
+    assert "PrivateNetwork=no" in text and "IPAddressAllow=127.0.0.1" in text
+    assert "IPAddressAllow=localhost" in text
+    assert "LoadCredential=mqtt-password:/etc/fer-edge/mqtt-password" in text
+    assert "IPAddressAllow=any" not in text and "IPAddressDeny" not in text.replace("# IP", "")
+    config.write_text(config.read_text().split("mqtt_host")[0])
+    assert cli("install-service", "--root", str(root)).exit_code == 0
+    assert not dropin.exists()  # MQTT switched off: the network is closed again
+    assert cli("uninstall-service", "--root", str(root)).exit_code == 0

@@ -158,3 +158,24 @@ def test_systemd_check_rejects_a_broken_unit(tmp_path, old, new, word):
     out = subprocess.run(["bash", str(CHECK), "2.0", str(broken)], capture_output=True, text=True)
     assert out.returncode == 1
     assert word in out.stderr and "verify printed warnings" in out.stderr
+
+
+@needs_analyze
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"mqtt_host": "127.0.0.1", "metrics_port": 9108},
+        {"mqtt_host": "192.0.2.10", "mqtt_password_file": "/etc/fer-edge/mqtt-password"},
+    ],
+)
+def test_the_network_dropin_keeps_exposure_at_most_2(tmp_path, options):
+    from fer_edge.service.network import network_dropin
+
+    dropin = tmp_path / "network.conf"
+    dropin.write_text(network_dropin(options))
+    out = subprocess.run(
+        ["bash", str(CHECK), "2.0", str(UNIT_FILE), str(dropin)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    level = float(out.stdout.rsplit("systemd-check: exposure ", 1)[1].split()[0])
+    assert level <= 2.0

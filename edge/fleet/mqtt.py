@@ -15,6 +15,7 @@ suppressed windows stay suppressed.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -73,7 +74,7 @@ class MqttSettings:
                 )
         for key in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file"):
             path = getattr(config, key)
-            if path and not Path(path).is_file():
+            if path and not credential(path).is_file():
                 raise ConfigError(f"{key.replace('_', '-')} {path}: file not found")
         password = None
         if config.mqtt_password_file:
@@ -91,21 +92,27 @@ class MqttSettings:
             password=password,
             ca_file=config.mqtt_ca_file,
             cert_file=config.mqtt_cert_file,
-            key_file=config.mqtt_key_file,
+            key_file=str(credential(config.mqtt_key_file)) if config.mqtt_key_file else None,
             backlog=config.mqtt_backlog,
         )
+
+
+def credential(name: str) -> Path:
+    """``name`` as a systemd credential (``LoadCredential=NAME:...``, by its file name) where
+    the service has one, else the file itself: one config serves a shell and the service."""
+    path = Path(name)
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and (Path(creds) / path.name).is_file():
+        return Path(creds) / path.name
+    return path
 
 
 def read_secret(name: str) -> str:
     """A password from a root-only file, or a systemd credential (``LoadCredential=``).
 
-    A bare name is looked up in ``$CREDENTIALS_DIRECTORY`` first. A file that others may read
-    is refused: a password must not sit in a world-readable place.
+    A file that others may read is refused: a password must not sit in a readable place.
     """
-    path = Path(name)
-    creds = os.environ.get("CREDENTIALS_DIRECTORY")
-    if creds and not path.is_absolute() and (Path(creds) / name).is_file():
-        path = Path(creds) / name
+    path = credential(name)
     try:
         mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8")
@@ -138,6 +145,7 @@ class MqttPublisher:
         self._connected = threading.Event()
         self._last_problem: str | None = None
         self._thread: threading.Thread | None = None
+        self._loop_started = False
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -235,9 +243,13 @@ class MqttPublisher:
             except ssl.SSLError as exc:
                 self._problem(f"TLS failed ({exc.reason or exc}; check mqtt-ca-file)")
             except OSError as exc:
-                self._problem(f"cannot connect ({exc.strerror or exc})")
+                hint = ""
+                if exc.errno in (errno.ENETUNREACH, errno.EPERM, errno.EACCES):
+                    hint = "; as a service, run `fer-edge install-service` again to open the way"
+                self._problem(f"cannot connect ({exc.strerror or exc}{hint})")
             else:
                 self._client.loop_start()
+                self._loop_started = True
                 return True
             self._stopping.wait(delay)
             delay = min(delay * 2, 30.0)
@@ -308,12 +320,13 @@ class MqttPublisher:
             time.sleep(0.05)
         self._stopping.set()
         self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)  # a connect() still hanging is left to exit
         if self._connected.is_set():
             info = self._client.publish(
                 self._topic("status"), self._status_payload("offline"), qos=1, retain=True
             )
             info.wait_for_publish(max(0.1, deadline - time.monotonic()))
         self._client.disconnect()
-        self._client.loop_stop()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
+        if self._loop_started:
+            self._client.loop_stop()

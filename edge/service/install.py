@@ -28,10 +28,12 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from ..classify.default_model import resolve_model
+from ..config import load_toml
 from ..contract import atomic
 from ..contract.card import card_path_for, load_for_model, sha256_file
 from ..contract.errors import FerError
 from ..faces import modelfiles
+from .network import DROPIN, network_dropin
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +214,23 @@ class Installer:
 
         unit = render_unit(command or exec_command())
         actions.append(self._write(UNIT, unit, manifest, "unit"))
+        actions += self._plan_network(manifest)
         actions.append(Action(f"record {MANIFEST}", lambda: self._write_manifest(manifest)))
         actions += self._systemctl(["daemon-reload"], ["enable", "--now", SERVICE])
         return actions
+
+    def _plan_network(self, manifest: dict) -> list[Action]:
+        """The network drop-in for MQTT or metrics in the (existing) config; else none."""
+        config = self.at(CONFIG)
+        dropin = network_dropin(load_toml(config)) if config.exists() else None
+        if dropin is not None:
+            return [self._write(DROPIN, dropin, manifest, "network for MQTT/metrics")]
+        if self.at(DROPIN).exists() and str(DROPIN) in manifest:
+            del manifest[str(DROPIN)]
+            return [
+                Action(f"remove {DROPIN} (no MQTT or metrics configured)", self.at(DROPIN).unlink)
+            ]
+        return []
 
     def plan_uninstall(self) -> list[Action]:
         """The uninstall steps: stop, then remove what the installer wrote; keep the logs."""
