@@ -21,7 +21,7 @@ _OPTIONS = [
     ("--camera", str, "0 (V4L2 index), /dev/video0, a video file, rtsp://..., or picamera2."),
     ("--detector", click.Choice(["auto", "yunet", "haar"]), "Face detector [auto]."),
     ("--face-model", str, "YuNet ONNX model (default: looked up; see `fer-edge models path`)."),
-    ("--min-face", int, "Smallest face side in pixels [0]."),
+    ("--min-face", int, "Smallest face to find, px; below 20 the frame is upscaled (tiled) [0]."),
     ("--score", float, "Face detector score threshold [0.6]."),
     ("--threads", int, "Interpreter threads [all cores]."),
     ("--runtime", click.Choice(["ai-edge-litert", "tflite-runtime", "tensorflow"]), "Runtime."),

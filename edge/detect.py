@@ -143,6 +143,12 @@ def create_detector(
     if kind in ("auto", "yunet"):
         model = modelfiles.find_yunet(face_model)
         if model is not None:
+            from .tiling import TiledDetector, detection_scale
+
+            if detection_scale(min_size) > 1.0:  # small faces: upscaled, tiled frames
+                return TiledDetector(
+                    lambda score: YuNetDetector(model, score), min_size, score_threshold
+                )
             return YuNetDetector(model, score_threshold=score_threshold, min_size=min_size)
         if kind == "yunet":
             raise ModelFileError(f"YuNet face model not found; {modelfiles.manual_hint()}")
