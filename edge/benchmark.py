@@ -79,7 +79,15 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
     detector = create_detector(config.detector, config.face_model, config.score, config.min_face)
     tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
     prior = prior_for_run(classifier.card, config.prior_correction)
-    pipeline = FramePipeline(detector, classifier, tracker, config.reclassify, prior=prior)
+    pipeline = FramePipeline(
+        detector,
+        classifier,
+        tracker,
+        config.reclassify,
+        prior=prior,
+        detect_every=config.detect_every,
+        gate=config.quality_gate,
+    )
     aggregator = WindowAggregator(
         config.window,
         config.min_group,

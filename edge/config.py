@@ -51,6 +51,18 @@ class RunConfig:
     reclassify: float = 0.0
     start_time: str | None = None
     prior_correction: bool = True
+    detect_every: int = 1
+    readable_face: float = 24.0
+    max_yaw: float = 35.0
+    max_pitch: float = 25.0
+    min_sharpness: float = 0.75
+
+    @property
+    def quality_gate(self):
+        """The face-quality gate these thresholds make (see :mod:`.quality`)."""
+        from .quality import QualityGate
+
+        return QualityGate(self.readable_face, self.max_yaw, self.max_pitch, self.min_sharpness)
 
     @property
     def resolved_log_dir(self) -> Path:
@@ -86,6 +98,11 @@ _TYPES = {
     "reclassify": float,
     "start_time": str,
     "prior_correction": bool,
+    "detect_every": int,
+    "readable_face": float,
+    "max_yaw": float,
+    "max_pitch": float,
+    "min_sharpness": float,
 }
 
 
@@ -173,6 +190,11 @@ def validate(config: RunConfig) -> None:
         ("track_max_age", config.track_max_age > 0, "must be > 0"),
         ("smoothing", 0.0 < config.smoothing <= 1.0, "must lie in (0, 1]"),
         ("reclassify", config.reclassify >= 0, "must be >= 0 (0: every frame)"),
+        ("detect_every", config.detect_every >= 1, "must be >= 1 (1: every frame)"),
+        ("readable_face", config.readable_face >= 0, "must be >= 0 (0: no size test)"),
+        ("max_yaw", 0 <= config.max_yaw <= 90, "must lie in [0, 90] degrees (0: no test)"),
+        ("max_pitch", 0 <= config.max_pitch <= 90, "must lie in [0, 90] degrees (0: no test)"),
+        ("min_sharpness", config.min_sharpness >= 0, "must be >= 0 (0: no blur test)"),
     ]
     if config.threads is not None:
         checks.append(("threads", config.threads >= 1, "must be >= 1"))

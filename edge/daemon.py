@@ -118,7 +118,13 @@ class Daemon:
         card = self.classifier.card
         prior = prior_for_run(card, config.prior_correction)
         pipeline = FramePipeline(
-            self.detector, self.classifier, tracker, config.reclassify, prior=prior
+            self.detector,
+            self.classifier,
+            tracker,
+            config.reclassify,
+            prior=prior,
+            detect_every=config.detect_every,
+            gate=config.quality_gate,
         )
         is_file = isinstance(source, FileSource)
         aggregator = WindowAggregator(
