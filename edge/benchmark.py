@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -116,6 +117,15 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         raise FerError(f"{config.camera}: no frames to benchmark")
     seconds = pipeline.seconds
     faces = pipeline.faces
+    stage_ms = {
+        "capture": capture / n * 1e3,
+        "detect": seconds["detect"] / n * 1e3,
+        "crop": seconds["crop"] / n * 1e3,
+        "classify": seconds["classify"] / n * 1e3,
+        "track": seconds["track"] / n * 1e3,
+        "aggregate": aggregate / n * 1e3,
+    }
+    frame_ms = wall / n * 1e3
     result = {
         "source": config.camera,
         "frames": n,
@@ -127,15 +137,18 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         "model_mode": classifier.card.mode,
         "model_sha256": classifier.card.sha256,
         "prior_correction": prior is not None,
-        "ms_per_frame": {
-            "capture": round(capture / n * 1e3, 3),
-            "detect": round(seconds["detect"] / n * 1e3, 3),
-            "crop": round(seconds["crop"] / n * 1e3, 3),
-            "classify": round(seconds["classify"] / n * 1e3, 3),
-            "track": round(seconds["track"] / n * 1e3, 3),
-            "aggregate": round(aggregate / n * 1e3, 3),
+        "ms_per_frame": {stage: round(ms, 3) for stage, ms in stage_ms.items()},
+        "share_of_frame_time": {
+            **{stage: round(ms / frame_ms, 3) for stage, ms in stage_ms.items()},
+            "other": round(1 - sum(stage_ms.values()) / frame_ms, 3),
         },
         "reclassify_s": config.reclassify,
+        "detect_every": config.detect_every,
+        "min_face": config.min_face,
+        "detector_runs_per_frame": round(pipeline.detections / n, 3),
+        "unreadable_per_frame": round(pipeline.unreadable / n, 2),
+        "classifications_per_s": round(pipeline.classified / wall, 1),
+        "max_s_since_classified": round(pipeline.max_staleness, 3),
         "faces_classified_per_frame": round(pipeline.classified / n, 2),
         "classify_ms_per_face": (
             round(seconds["classify"] / pipeline.classified * 1e3, 3)
@@ -146,6 +159,8 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         "faces_per_s": round(faces / wall, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "tensorflow_imported": "tensorflow" in sys.modules,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
     }
     crops = crop_faces(last_frame, detector.detect(last_frame), classifier.card.crop)
     if len(crops) and hasattr(classifier, "_interp"):
