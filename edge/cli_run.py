@@ -46,7 +46,7 @@ _OPTIONS = [
     ),
     ("--detect-every", int, "Run the face detector every N frames, track in between [1]."),
     ("--readable-face", float, "Faces narrower (px) are counted unreadable; 0: off [24]."),
-    ("--max-yaw", float, "Faces turned more (degrees, from landmarks) are unreadable [35]."),
+    ("--max-yaw", float, "Faces turned more (degrees, from landmarks) are unreadable [25]."),
     ("--max-pitch", float, "Faces looking down more (degrees) are unreadable [25]."),
     ("--min-sharpness", float, "Blurrier faces (detail measure) are unreadable; 0: off [0.75]."),
 ]

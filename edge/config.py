@@ -53,7 +53,7 @@ class RunConfig:
     prior_correction: bool = True
     detect_every: int = 1
     readable_face: float = 24.0
-    max_yaw: float = 35.0
+    max_yaw: float = 25.0
     max_pitch: float = 25.0
     min_sharpness: float = 0.75
 
@@ -201,6 +201,13 @@ def validate(config: RunConfig) -> None:
     for key, ok, why in checks:
         if not ok:
             raise bad(key, why)
+    if config.max_fps and config.detect_every / config.max_fps > config.track_max_age:
+        raise bad(
+            "detect_every",
+            f"at max-fps {config.max_fps:g} detections are {config.detect_every / config.max_fps:g}"
+            f" s apart, longer than track-max-age {config.track_max_age:g} s: every track would"
+            " be lost between detections",
+        )
     camera = config.camera.strip()
     if not (
         camera == "picamera2"

@@ -67,7 +67,7 @@ class FramePipeline:
     def _due(self, track: Track, ts: float) -> bool:
         return track.unreadable is None and (
             track.probs is None
-            or ts - track.classified_at >= self.reclassify
+            or ts - track.classified_at >= self.reclassify - 1e-6  # float timestamps
             or motion.changed(track.classified_box, track.box)
         )
 

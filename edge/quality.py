@@ -80,7 +80,7 @@ class QualityGate:
     """
 
     min_face: float = 24.0
-    max_yaw: float = 35.0
+    max_yaw: float = 25.0
     max_pitch: float = 25.0
     min_sharpness: float = 0.0
 

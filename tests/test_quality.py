@@ -186,3 +186,17 @@ def test_window_counts_unreadable_faces_apart_and_shares_readable_ones():
     (record,) = agg.advance(20.0)
     assert record["tracks"] == 5 and record["readable_tracks"] == 2
     assert record["suppressed"] and "shares" not in record and "counts" not in record
+
+
+def test_config_checks_the_new_options():
+    from fer_edge.config import build_config
+    from fer_edge.errors import ConfigError
+
+    config = build_config(None, {"camera": "0", "detect_every": 3, "max_yaw": 30.0})
+    assert config.quality_gate == QualityGate(24.0, 30.0, 25.0, 0.75)
+    with pytest.raises(ConfigError, match="detect-every 0"):
+        build_config(None, {"camera": "0", "detect_every": 0})
+    with pytest.raises(ConfigError, match="longer than track-max-age"):
+        build_config(None, {"camera": "0", "detect_every": 5, "max_fps": 2.0})
+    with pytest.raises(ConfigError, match="max-yaw 120.0"):
+        build_config(None, {"camera": "0", "max_yaw": 120.0})
