@@ -46,7 +46,7 @@ class RunConfig:
     face_model: str | None = option(
         None, "YuNet ONNX model [looked up; see `fer-edge models path`]."
     )
-    min_face: int = option(0, "Smallest face side in pixels.")
+    min_face: int = option(0, "Smallest face to find, px; below 20 the frame is upscaled (tiled).")
     score: float = option(0.6, "Face detector score threshold.")
     threads: int | None = option(None, "Interpreter threads [all cores].")
     runtime: str | None = option(None, "TFLite runtime [the first usable].", RUNTIMES)
@@ -89,10 +89,22 @@ class RunConfig:
         10000, "Most records waiting for the broker; older ones stay in the local log only."
     )
     metrics_port: int = option(0, "Prometheus metrics on 127.0.0.1:PORT; 0: off.")
+    detect_every: int = option(1, "Run the face detector every N frames, track in between.")
+    readable_face: float = option(24.0, "Faces narrower (px) are counted unreadable; 0: off.")
+    max_yaw: float = option(25.0, "Faces turned more (degrees, from landmarks) are unreadable.")
+    max_pitch: float = option(25.0, "Faces looking down more (degrees) are unreadable.")
+    min_sharpness: float = option(0.75, "Blurrier faces (detail measure) are unreadable; 0: off.")
 
     @property
     def resolved_room(self) -> str:
         return self.room or socket.gethostname().split(".")[0]
+
+    @property
+    def quality_gate(self):
+        """The face-quality gate these thresholds make (see :mod:`.faces.quality`)."""
+        from .faces.quality import QualityGate
+
+        return QualityGate(self.readable_face, self.max_yaw, self.max_pitch, self.min_sharpness)
 
     @property
     def resolved_log_dir(self) -> Path:
@@ -201,6 +213,11 @@ def validate(config: RunConfig) -> None:
         ("reclassify", config.reclassify >= 0, "must be >= 0 (0: every frame)"),
         ("mqtt_backlog", config.mqtt_backlog >= 1, "must be >= 1"),
         ("metrics_port", 0 <= config.metrics_port <= 65535, "must be a port, or 0 (off)"),
+        ("detect_every", config.detect_every >= 1, "must be >= 1 (1: every frame)"),
+        ("readable_face", config.readable_face >= 0, "must be >= 0 (0: no size test)"),
+        ("max_yaw", 0 <= config.max_yaw <= 90, "must lie in [0, 90] degrees (0: no test)"),
+        ("max_pitch", 0 <= config.max_pitch <= 90, "must lie in [0, 90] degrees (0: no test)"),
+        ("min_sharpness", config.min_sharpness >= 0, "must be >= 0 (0: no blur test)"),
     ]
     if config.mqtt_port is not None:
         checks.append(("mqtt_port", 1 <= config.mqtt_port <= 65535, "must be a port"))
@@ -209,6 +226,13 @@ def validate(config: RunConfig) -> None:
     for key, ok, why in checks:
         if not ok:
             raise bad(key, why)
+    if config.max_fps and config.detect_every / config.max_fps > config.track_max_age:
+        raise bad(
+            "detect_every",
+            f"at max-fps {config.max_fps:g} detections are {config.detect_every / config.max_fps:g}"
+            f" s apart, longer than track-max-age {config.track_max_age:g} s: every track would"
+            " be lost between detections",
+        )
     camera = config.camera.strip()
     if not (
         camera == "picamera2"

@@ -148,7 +148,13 @@ class Daemon:
         self._start_fleet(card)
         prior = prior_for_run(card, config.prior_correction)
         pipeline = FramePipeline(
-            self.detector, self.classifier, tracker, config.reclassify, prior=prior
+            self.detector,
+            self.classifier,
+            tracker,
+            config.reclassify,
+            prior=prior,
+            detect_every=config.detect_every,
+            gate=config.quality_gate,
         )
         is_file = isinstance(source, FileSource)
         aggregator = WindowAggregator(

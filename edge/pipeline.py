@@ -10,9 +10,11 @@ import numpy as np
 
 from .classify.prior import correct
 from .contract.card import ModelCard
+from .faces import motion
 from .faces.crop import crop_faces
-from .faces.detect import FaceDetector
-from .faces.tracker import IouTracker
+from .faces.detect import Face, FaceDetector
+from .faces.quality import QualityGate
+from .faces.tracker import IouTracker, Track
 
 STAGES = ("detect", "crop", "classify", "track")
 
@@ -29,9 +31,17 @@ class FramePipeline:
     With ``prior`` (see :mod:`.prior`) the model's probabilities are corrected to the training
     class prior before they are smoothed and counted. With ``reclassify`` > 0 a track is
     classified again only after that many seconds (its smoothed class is reused in between),
-    which cuts classification cost on slow devices.
-    ``seconds`` accumulates the time spent in each stage; ``faces`` counts detected faces and
-    ``classified`` the crops sent to the model. Crops exist only in memory, within one call.
+    which cuts classification cost on slow devices; a track is also classified when it is new
+    or its box moved or resized by a quarter of its width since its last classification.
+    With ``detect_every`` N > 1 the detector runs on every Nth frame and the tracks are carried
+    by their velocity in between (see :mod:`.motion`); tracks due for classification are
+    classified on those frames too, at their predicted boxes. With ``gate`` (see
+    :mod:`.faces.quality`) faces too small, turned, looking down or blurred are not classified and
+    are reported as unreadable.
+    ``seconds`` accumulates the time spent in each stage; ``faces`` counts faces (detected or
+    carried), ``classified`` the crops sent to the model, ``unreadable`` the unreadable faces
+    and ``max_staleness`` the longest time a readable face was reported since its last
+    classification. Crops exist only in memory, within one call.
     """
 
     def __init__(
@@ -41,42 +51,80 @@ class FramePipeline:
         tracker: IouTracker,
         reclassify: float = 0.0,
         prior: np.ndarray | None = None,
+        detect_every: int = 1,
+        gate: QualityGate | None = None,
     ):
         self.detector, self.classifier, self.tracker = detector, classifier, tracker
         self.reclassify, self.prior = reclassify, prior
+        self.detect_every, self.gate = max(1, int(detect_every)), gate
         self.recipe = classifier.card.crop
         self.seconds: dict[str, float] = defaultdict(float)
-        self.faces = self.classified = 0
+        self.faces = self.classified = self.unreadable = self.detections = 0
+        self.max_staleness = 0.0
         self._shape: tuple[int, ...] | None = None
+        self._live: list[Track] = []
+        self._frame = 0
 
-    def process(self, ts: float, frame: np.ndarray) -> list[tuple[int, int, float]]:
-        """(track id, smoothed class index, confidence) for each face in ``frame``."""
+    def _due(self, track: Track, ts: float) -> bool:
+        return track.unreadable is None and (
+            track.probs is None
+            or ts - track.classified_at >= self.reclassify - 1e-6  # float timestamps
+            or motion.changed(track.classified_box, track.box)
+        )
+
+    def process(
+        self, ts: float, frame: np.ndarray
+    ) -> list[tuple[int, int | None, float, str | None]]:
+        """(track id, smoothed class index, confidence, None) for each readable face in
+        ``frame``; (track id, None, 0.0, why) for each unreadable one."""
         if frame.shape != self._shape:
             self.tracker.reset()  # boxes from another resolution cannot be matched
-            self._shape = frame.shape
+            self._shape, self._live, self._frame = frame.shape, [], 0
         t0 = time.perf_counter()
-        faces = self.detector.detect(frame)
-        t1 = time.perf_counter()
-        tracks = self.tracker.match(ts, [f.box for f in faces])
-        due = [
-            i
-            for i, track in enumerate(tracks)
-            if track.probs is None or ts - track.classified_at >= self.reclassify
-        ]
+        if self._frame % self.detect_every == 0:
+            faces = self.detector.detect(frame)
+            self.detections += 1
+            t1 = time.perf_counter()
+            tracks = self.tracker.match(ts, [f.box for f in faces])
+            for track, face in zip(tracks, faces, strict=True):
+                track.landmarks = face.landmarks
+                track.unreadable = self.gate.before_crop(face) if self.gate else None
+            self._live = tracks
+        else:
+            t1 = t0
+            tracks = self._live
+            self.tracker.carry(tracks, ts)
+        self._frame += 1
+        due = [t for t in tracks if self._due(t, ts)]
         t2 = time.perf_counter()
-        crops = crop_faces(frame, [faces[i] for i in due], self.recipe)
+        crops = crop_faces(frame, [Face(t.box, 1.0, t.landmarks) for t in due], self.recipe)
+        if self.gate is not None and len(due):
+            keep = []
+            for i, track in enumerate(due):
+                track.unreadable = self.gate.after_crop(crops[i])
+                if track.unreadable is None:
+                    keep.append(i)
+            due, crops = [due[i] for i in keep], crops[keep]
         t3 = time.perf_counter()
-        probs = self.classifier.predict(crops)
+        probs = self.classifier.predict(crops) if len(crops) else np.empty((0, 0), np.float32)
         if self.prior is not None and len(probs):
             probs = correct(probs, self.prior)
         t4 = time.perf_counter()
-        for i, p in zip(due, probs, strict=True):
-            self.tracker.observe(tracks[i], p, ts)
+        for track, p in zip(due, probs, strict=True):
+            self.tracker.observe(track, p, ts)
+        observations = []
+        for t in tracks:
+            if t.unreadable is None and t.probs is not None:
+                self.max_staleness = max(self.max_staleness, ts - t.classified_at)
+                observations.append((t.track_id, t.label_index, t.confidence, None))
+            else:
+                observations.append((t.track_id, None, 0.0, t.unreadable))
         t5 = time.perf_counter()
         for stage, seconds in zip(
             STAGES, (t1 - t0, t3 - t2, t4 - t3, (t2 - t1) + (t5 - t4)), strict=True
         ):
             self.seconds[stage] += seconds
-        self.faces += len(faces)
+        self.faces += len(tracks)
         self.classified += len(due)
-        return [(t.track_id, t.label_index, t.confidence) for t in tracks]
+        self.unreadable += sum(1 for o in observations if o[1] is None)
+        return observations

@@ -29,6 +29,9 @@ from fer_edge.record.timeutil import parse_iso
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
 
+#: The quality gate off: the test clip's faces are ~17 px (tests/test_quality.py tests the gate).
+NO_GATE = {"readable_face": 0.0, "max_yaw": 0.0, "max_pitch": 0.0, "min_sharpness": 0.0}
+
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, head_bgr):
@@ -63,6 +66,7 @@ def test_daemon_windows_follow_the_video_and_are_reproducible(tmp_path, clip, yu
                 "start_time": START,
                 "face_model": str(yunet_model),
                 "log_dir": str(tmp_path / name),
+                **NO_GATE,
             },
         )
         classifier = FakeClassifier()
@@ -176,6 +180,7 @@ def test_cli_run_with_an_int8_model_stores_only_aggregates(tmp_path, tiny_model,
     logs = tmp_path / "logs"
     args = ["run", "--model", str(tiny_model), "--camera", str(clip), "--window", "1"]
     args += ["--log-dir", str(logs), "--start-time", START]
+    args += ["--readable-face", "0", "--max-yaw", "0", "--max-pitch", "0", "--min-sharpness", "0"]
     result = CliRunner().invoke(main, args, env={"FER_EDGE_FACE_MODEL": str(yunet_model)})
     assert result.exit_code == 0, result.output
     records = list(read_records(logs))

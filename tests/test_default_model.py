@@ -43,7 +43,7 @@ def astronaut_crop(astronaut_bgr, yunet_model, classifier):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, head_bgr):
-    return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 20)
+    return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 20, side=80)
 
 
 def test_golden_astronaut_is_happy(classifier, astronaut_crop):
@@ -116,8 +116,8 @@ def test_the_pipeline_corrects_before_smoothing_and_counting():
     frame = np.zeros((100, 100, 3), np.uint8)
     plain = FramePipeline(_OneFace(), _Uniformish(probs), IouTracker())
     fixed = FramePipeline(_OneFace(), _Uniformish(probs), IouTracker(), prior=prior)
-    ((_, raw_label, raw_conf),) = plain.process(0.0, frame)
-    ((_, label, conf),) = fixed.process(0.0, frame)
+    ((_, raw_label, raw_conf, _),) = plain.process(0.0, frame)
+    ((_, label, conf, _),) = fixed.process(0.0, frame)
     corrected = correct(np.asarray([probs], np.float32), prior)[0]
     assert raw_label in (0, 5) and label == LABELS.index("happy") == int(np.argmax(corrected))
     assert conf == pytest.approx(float(corrected.max())) and conf != pytest.approx(raw_conf)

@@ -50,11 +50,14 @@ class FaceDetector(ABC):
             FaceDetector.registry[cls.name] = cls
 
     @classmethod
-    @abstractmethod
     def create(
         cls, face_model: str | os.PathLike | None, score_threshold: float, min_size: int
     ) -> FaceDetector:
-        """Build one from the run's options (``face_model``: this detector's model file)."""
+        """Build one from the run's options (``face_model``: this detector's model file).
+
+        Every registered (named) detector implements it; wrappers are built by their owner.
+        """
+        raise NotImplementedError(f"{cls.__name__} is not built from options")
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> list[Face]:
@@ -87,6 +90,10 @@ class YuNetDetector(FaceDetector):
         model = modelfiles.find_yunet(face_model)
         if model is None:
             raise ModelFileError(f"YuNet face model not found; {modelfiles.manual_hint()}")
+        from .tiling import TiledDetector, detection_scale
+
+        if detection_scale(min_size) > 1.0:  # small faces: upscaled, tiled frames
+            return TiledDetector(lambda score: cls(model, score), min_size, score_threshold)
         return cls(model, score_threshold=score_threshold, min_size=min_size)
 
     def detect(self, image: np.ndarray) -> list[Face]:

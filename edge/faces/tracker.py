@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import motion
+
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """Intersection over union of two (x, y, w, h) boxes."""
@@ -25,7 +27,9 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 @dataclass
 class Track:
     """A face followed across frames: its box and smoothed class probabilities (None until
-    first classified), the time of its last classification and that call's confidence."""
+    first classified), the time of its last classification and that call's confidence;
+    its velocity (px/s), last landmarks, why it is unreadable (None: readable) and the box it
+    was last classified at."""
 
     track_id: int
     box: tuple[float, float, float, float]
@@ -33,6 +37,11 @@ class Track:
     probs: np.ndarray | None = None
     classified_at: float = float("-inf")
     confidence: float = 0.0
+    velocity: tuple[float, float] = (0.0, 0.0)
+    landmarks: tuple[tuple[float, float], ...] | None = None
+    unreadable: str | None = None
+    classified_box: tuple[float, float, float, float] | None = None
+    box_ts: float | None = None  # time the box is for (None: last_seen, a detection)
 
     @property
     def label_index(self) -> int:
@@ -56,11 +65,16 @@ class IouTracker:
         self.tracks = []
 
     def match(self, ts: float, boxes: list[tuple[float, float, float, float]]) -> list[Track]:
-        """The track of each box (new tracks for unmatched boxes), in order."""
+        """The track of each box (new tracks for unmatched boxes), in order.
+
+        Boxes are matched against each track's box predicted to ``ts`` by its velocity; a
+        matched track's velocity is updated from its move.
+        """
         self.tracks = [t for t in self.tracks if ts - t.last_seen <= self.max_age]
+        predicted = [motion.predict(t.box, t.velocity, ts - _box_ts(t)) for t in self.tracks]
         pairs = sorted(
             (
-                (iou(track.box, box), ti, fi)
+                (iou(predicted[ti], box), ti, fi)
                 for ti, track in enumerate(self.tracks)
                 for fi, box in enumerate(boxes)
             ),
@@ -74,7 +88,11 @@ class IouTracker:
             if ti in used or fi in assigned:
                 continue
             track = self.tracks[ti]
-            track.box, track.last_seen = tuple(boxes[fi]), ts
+            seen = motion.predict(track.box, track.velocity, track.last_seen - _box_ts(track))
+            track.velocity = motion.new_velocity(
+                track.velocity, seen, tuple(boxes[fi]), ts - track.last_seen
+            )
+            track.box, track.last_seen, track.box_ts = tuple(boxes[fi]), ts, None
             assigned[fi] = track
             used.add(ti)
         for fi, box in enumerate(boxes):
@@ -85,6 +103,17 @@ class IouTracker:
                 assigned[fi] = track
         return [assigned[fi] for fi in range(len(boxes))]
 
+    def carry(self, tracks: list[Track], ts: float) -> None:
+        """Move ``tracks`` (boxes and landmarks) by their velocity to ``ts``: the frames
+        between detections. ``last_seen`` stays at the last detection."""
+        for track in tracks:
+            old = track.box
+            track.box = motion.predict(old, track.velocity, ts - _box_ts(track))
+            track.box_ts = ts
+            track.landmarks = motion.moved(
+                track.landmarks, track.box[0] - old[0], track.box[1] - old[1]
+            )
+
     def observe(self, track: Track, probs: np.ndarray, ts: float) -> None:
         """Fold one classification of ``track`` into its smoothed probabilities."""
         probs = np.asarray(probs, np.float32)
@@ -92,6 +121,7 @@ class IouTracker:
             probs if track.probs is None else (1 - self.alpha) * track.probs + (self.alpha * probs)
         )
         track.classified_at, track.confidence = ts, float(probs.max())
+        track.classified_box = track.box
 
     def update(
         self, ts: float, boxes: list[tuple[float, float, float, float]], probs: np.ndarray
@@ -101,3 +131,7 @@ class IouTracker:
         for track, p in zip(tracks, probs, strict=True):
             self.observe(track, p, ts)
         return tracks
+
+
+def _box_ts(track: Track) -> float:
+    return track.last_seen if track.box_ts is None else track.box_ts

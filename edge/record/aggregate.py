@@ -3,9 +3,11 @@
 One record per window of ``window`` seconds: frame and face counts, distinct tracks, per-class
 counts and shares of face observations (each observation counted under its track's smoothed
 class), mean confidence, camera status, and whether probabilities were corrected to the model's
-training class prior. Windows with fewer than ``min_group`` distinct tracks
-are ``"suppressed": true`` and carry no class figures; a track counts only when it was seen in
-at least two frames of the window.
+training class prior. Faces the quality gate found unreadable (too small, turned, looking down,
+blurred) are counted apart (``faces_readable``/``faces_unreadable``, ``unreadable`` by reason);
+counts, shares and mean confidence are over readable faces only. Windows with fewer than
+``min_group`` distinct readable tracks are ``"suppressed": true`` and carry no class figures; a
+track counts only when it was seen (readable) in at least two frames of the window.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from ..faces.quality import UNREADABLE
 from .timeutil import iso
 
 
@@ -46,6 +49,9 @@ class WindowAggregator:
         self.seen = self.processed = self.dropped = 0
         self.observations = self.faces_max = 0
         self.tracks: Counter[int] = Counter()
+        self.readable_tracks: Counter[int] = Counter()
+        self.readable = 0
+        self.unreadable: Counter[str] = Counter()
         self.counts = [0] * len(self.labels)
         self.confidence_sum = 0.0
         self.gap_count = 1 if self._gap_since is not None else 0
@@ -83,12 +89,18 @@ class WindowAggregator:
         self.seen += n
         self.dropped += n
 
-    def faces(self, observations: Sequence[tuple[int, int, float]]) -> None:
-        """A processed frame's faces: (track id, smoothed class index, confidence) each."""
+    def faces(self, observations: Sequence[tuple]) -> None:
+        """A processed frame's faces: (track id, smoothed class index, confidence) each, and
+        optionally why the face is unreadable (then its class index is None)."""
         self.faces_max = max(self.faces_max, len(observations))
-        for track_id, label_index, confidence in observations:
+        for track_id, label_index, confidence, *why in observations:
             self.observations += 1
             self.tracks[track_id] += 1
+            if label_index is None:
+                self.unreadable[why[0] if why and why[0] else "unknown"] += 1
+                continue
+            self.readable += 1
+            self.readable_tracks[track_id] += 1
             self.counts[label_index] += 1
             self.confidence_sum += confidence
 
@@ -120,6 +132,7 @@ class WindowAggregator:
         # counted as a person, so fragmentation cannot lift a small group over min_group.
         needed = min(2, self.processed)
         tracks = sum(1 for n in self.tracks.values() if n >= needed)
+        readable_tracks = sum(1 for n in self.readable_tracks.values() if n >= needed)
         start, stop = iso(self._start), iso(end)
         record: dict = {
             "id": f"{start}/{stop}",  # stable: publishers and subscribers de-duplicate by it
@@ -133,11 +146,15 @@ class WindowAggregator:
             "faces_mean": round(self.observations / self.processed, 3) if self.processed else 0.0,
             "faces_max": self.faces_max,
             "tracks": tracks,
+            "faces_readable": self.readable,
+            "faces_unreadable": self.observations - self.readable,
+            "unreadable": {why: self.unreadable[why] for why in UNREADABLE if self.unreadable[why]},
+            "readable_tracks": readable_tracks,
             "min_group": self.min_group,
-            "suppressed": tracks < self.min_group,
+            "suppressed": readable_tracks < self.min_group,
         }
         if not record["suppressed"]:
-            total = self.observations
+            total = self.readable
             record["counts"] = dict(zip(self.labels, self.counts, strict=True))
             record["shares"] = {
                 label: round(n / total, 4)
