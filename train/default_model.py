@@ -67,7 +67,8 @@ def pack(keras_path: Path, card_path: Path, out: Path = PACKED) -> dict:
         for weight in model.weights:
             value = np.asarray(weight, np.float32)
             dtype = packed_dtype(weight.path)
-            packed = value.astype(dtype)
+            with np.errstate(over="ignore"):  # an overflow is refused just below
+                packed = value.astype(dtype)
             if not np.isfinite(packed).all():
                 raise ModelFileError(
                     f"{keras_path}: {weight.path} does not fit {dtype.name} (inf or nan)"
@@ -110,10 +111,11 @@ def _dump(manifest: dict) -> str:
     return text.replace('"weights": []', '"weights": [\n' + rows + "\n  ]") + "\n"
 
 
-def read_manifest(manifest_path: Path = MANIFEST) -> dict:
+def read_manifest(manifest_path: Path | None = None) -> dict:
     """The manifest of the packed default model; a missing or broken one is a one-line error."""
+    manifest_path = Path(manifest_path or MANIFEST)
     try:
-        manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelFileError(
             f"{manifest_path}: the default model's manifest is missing (reinstall fer-edge)"
@@ -131,18 +133,23 @@ def default_crop(manifest: dict) -> CropRecipe:
     return CropRecipe.from_dict(manifest["crop"])
 
 
-def load_default(manifest_path: Path = MANIFEST):
-    """``build_model(96, "none")`` holding the default model's weights (float32)."""
-    from . import model as model_lib
-
-    manifest = read_manifest(manifest_path)
-    packed = Path(manifest_path).with_name(manifest["file"])
+def check_packed(manifest: dict, manifest_path: Path | None = None) -> Path:
+    """The packed weights file of ``manifest``, present and matching its sha256."""
+    packed = Path(manifest_path or MANIFEST).with_name(manifest["file"])
     if not packed.is_file():
         raise ModelFileError(f"{packed}: the default model's weights are missing (reinstall)")
     if sha256_file(packed) != manifest["sha256"]:
-        raise ModelFileError(
-            f"{packed}: sha256 does not match {Path(manifest_path).name}; the file is corrupt"
-        )
+        raise ModelFileError(f"{packed}: sha256 does not match its manifest; the file is corrupt")
+    return packed
+
+
+def load_default(manifest_path: Path | None = None):
+    """``build_model(96, "none")`` holding the default model's weights (float32)."""
+    from . import model as model_lib
+
+    manifest_path = Path(manifest_path or MANIFEST)
+    manifest = read_manifest(manifest_path)
+    packed = check_packed(manifest, manifest_path)
     model = model_lib.build_model(int(manifest["image_size"]), "none")
     try:
         with np.load(packed, allow_pickle=False) as arrays:
