@@ -33,6 +33,12 @@ def test_wheel_holds_only_fer_packages(tmp_path):
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"fer_edge", "fer_train", "fer_convert"}
     assert "fer_edge/cli.py" in names and "fer_edge/py.typed" in names
+    # The default model's float weights (fer-train --weights default), and a wheel PyPI takes.
+    assert {
+        "fer_train/data/fer-resnet50-96-float.npz",
+        "fer_train/data/fer-resnet50-96-float.json",
+    } <= set(names)
+    assert wheel.stat().st_size < 100e6
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry).decode()
     for line in (

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +157,8 @@ def train(
                 monitor=monitor, patience=params.patience, restore_best_weights=name != "scratch"
             ),
         ]
+        seconds: list[float] = []
+        callbacks.append(_epoch_timer(seconds))
         log.info("stage %s: %d epochs, %d steps each, batch %d", name, epochs, steps, batch)
         result = model.fit(
             train_ds,
@@ -170,6 +173,7 @@ def train(
         record = {
             "stage": name,
             "history": {m: [float(v) for v in vs] for m, vs in result.history.items()},
+            "epoch_seconds": seconds,
         }
         write_history(stage_history, record)
         partial = ckpt / f"{name}.partial.weights.h5"  # the stage counts as done on rename
@@ -177,6 +181,18 @@ def train(
         os.replace(partial, done)
         history["stages"].append(record)
     return model, history
+
+
+def _epoch_timer(seconds: list[float]):
+    """A callback appending each epoch's wall time (training and validation) to ``seconds``."""
+    k = model_lib.keras()
+    started: list[float] = []
+    return k.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: started.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: seconds.append(
+            round(time.perf_counter() - started[-1], 2)
+        ),
+    )
 
 
 def _configure(model, stage: str, epochs: int, steps: int, params: FitParams, trained_head: bool):
