@@ -32,6 +32,12 @@ RUN_JSON = {
     "splits": {"train": 70, "test": 42},
 }
 
+#: fer-train's training prior and class weighting in a card (the device reads them).
+PRIOR = {
+    "class_prior": dict(zip(LABELS, (0.141, 0.018, 0.14, 0.259, 0.175, 0.172, 0.095), strict=True)),
+    "class_weights": "balanced",
+}
+
 
 class FakeRunData:
     """fer_train.data with a run's splits held in memory; dataset reading stays the real one."""
@@ -86,7 +92,7 @@ def run_dir(trained, tmp_path, fake_data) -> Path:
         model_format="keras",
         sha256=sha256_file(run / "model.keras"),
         crop=CropRecipe(32, 0.2, False),
-        training={"epochs": 15, "datasets": ["synthetic"]},
+        training={"epochs": 15, "datasets": ["synthetic"], **PRIOR},
         metrics={"test_accuracy": 1.0},
     )
     write_card(card, run / "model_card.json")
@@ -113,6 +119,7 @@ def test_int8_from_run_dir(run_dir):
     assert card.mode == "int8" and card.input_dtype == "int8"
     assert card.crop == CropRecipe(32, 0.2, False)
     assert card.training["epochs"] == 15 and card.metrics == {"test_accuracy": 1.0}
+    assert {k: card.training[k] for k in PRIOR} == PRIOR
     assert card.source["run"] == str(run_dir) and card.source["run_sources"] == RUN_JSON["sources"]
     assert card.source["calibration"] == {"from": ["run:train"], "samples": 20}
     assert card.parity["passed"] and card.parity["agreement"] >= 0.98

@@ -36,6 +36,11 @@ def test_wheel_holds_only_fer_packages(tmp_path):
     # The default expression model and its card ship inside fer_edge; PyPI takes <= 100 MB.
     for suffix in (".tflite", ".json"):
         assert f"fer_edge/data/models/fer-resnet50-96-int8{suffix}" in names
+    # The default model's float weights (fer-train --weights default), and a wheel PyPI takes.
+    assert {
+        "fer_train/data/fer-resnet50-96-float.npz",
+        "fer_train/data/fer-resnet50-96-float.json",
+    } <= set(names)
     assert wheel.stat().st_size < 100e6
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry).decode()

@@ -57,12 +57,18 @@ def prep_options(f):
 def fit_options(f):
     for option in reversed(
         [
-            click.option("--image-size", type=click.IntRange(32, 1024), default=224),
+            click.option(
+                "--image-size",
+                type=click.IntRange(32, 1024),
+                default=None,
+                help="Input size in px [default: 224; a starting model's own size].",
+            ),
             click.option(
                 "--weights",
                 default="imagenet",
                 show_default=True,
-                help="imagenet, none (from scratch) or a ResNet50 no-top .h5 file.",
+                help="imagenet, none (from scratch), a ResNet50 no-top .h5 file, or a whole "
+                "model to fine-tune: default (the shipped model) or a fer-train PATH.keras.",
             ),
             click.option("--epochs", type=click.IntRange(0), default=10, show_default=True),
             click.option(

@@ -23,7 +23,15 @@ from .readers import check_source
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Prepared", "load_sources", "load_split", "class_weights", "composition", "SPLITS"]
+__all__ = [
+    "Prepared",
+    "load_sources",
+    "load_split",
+    "class_weights",
+    "class_prior",
+    "composition",
+    "SPLITS",
+]
 
 SPLITS = ("train", "val", "test")
 #: Subject-independent split fractions (val, test) for datasets without their own splits.
@@ -188,6 +196,13 @@ def class_weights(labels: np.ndarray) -> dict[int, float]:
     weights = np.ones(len(LABELS))
     weights[present] = counts[present].sum() / (present.sum() * counts[present])
     return {i: float(w) for i, w in enumerate(weights)}
+
+
+def class_prior(labels: np.ndarray) -> dict[str, float]:
+    """Each label's share of ``labels`` in LABELS order, rounded to 4 decimals (the card's)."""
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(float)
+    shares = counts / max(counts.sum(), 1.0)
+    return {label: round(float(share), 4) for label, share in zip(LABELS, shares, strict=True)}
 
 
 def composition(prepared: Prepared) -> dict:

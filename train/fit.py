@@ -2,6 +2,10 @@
 
 Pretrained weights: stage 1 trains the head with the base frozen (Adam 1e-3), stage 2 unfreezes
 the ``conv5_*`` blocks with BatchNormalization frozen at a low learning rate (Adam 1e-5).
+From a whole trained classifier (``--weights default`` or a fer ``PATH.keras``, see
+:mod:`fer_train.start`): the same two stages, the head starting from its trained weights at a
+tenth of the rate (Adam 1e-4), so that a few hundred of a school's images adapt the model
+without wrecking it; BatchNormalization stays in inference mode throughout.
 From scratch (``--weights none``): everything trains in one stage with SGD (momentum 0.9,
 Nesterov, weight decay) on a linear warm-up then cosine schedule, and BatchNormalization's
 moving statistics are recomputed over the training set at the end ("precise BN"), which keeps
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +29,19 @@ from fer_edge.contract.errors import ConfigError
 from . import model as model_lib
 from .data import class_weights
 from .prepare import Prepared
+from .start import Start
 
 log = logging.getLogger(__name__)
+
+#: How training weighs classes (inverse frequency, :func:`fer_train.data.class_weights`).
+CLASS_WEIGHTING = "balanced"
+#: The head's learning rate: a new head, or a trained one being fine-tuned.
+HEAD_LR, TRAINED_HEAD_LR = 1e-3, 1e-4
 
 
 @dataclass
 class FitParams:
-    image_size: int = 224
+    image_size: int | None = 224  # None: the starting model's (see fer_train.start.image_size)
     weights: str = "imagenet"
     epochs: int = 10
     fine_tune_epochs: int = 10
@@ -77,15 +88,23 @@ def even_batch(n: int, batch: int, replicas: int) -> int:
     return batch if n >= batch else n // replicas * replicas
 
 
-def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
-    """Train a model on ``train`` (validated on ``val``); returns (model, history dict)."""
+def train(
+    train: Prepared, val: Prepared, params: FitParams, run_dir: Path, start: Start | None = None
+):
+    """Train a model on ``train`` (validated on ``val``); returns (model, history dict).
+
+    ``start``: a whole trained classifier to fine-tune instead of a new model.
+    """
     k = model_lib.keras()
     k.utils.set_random_seed(params.seed)
     strategy = setup_devices()
     ckpt = run_dir / "checkpoints"
     ckpt.mkdir(parents=True, exist_ok=True)
     with strategy.scope():
-        model = model_lib.build_model(params.image_size, params.weights, seed=params.seed)
+        if start is not None:
+            model = start.load()
+        else:
+            model = model_lib.build_model(params.image_size, params.weights, seed=params.seed)
     replicas = strategy.num_replicas_in_sync
     batch = even_batch(len(train), params.batch_size * replicas, replicas)
     if batch == 0:
@@ -100,7 +119,9 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
         make_dataset(val.images, val.labels, val_batch, False, params.seed) if val_batch else None
     )
     weights = class_weights(train.labels)
-    log.info("class weights: %s", {i: round(w, 2) for i, w in weights.items()})
+    log.info(
+        "class weights (%s): %s", CLASS_WEIGHTING, {i: round(w, 2) for i, w in weights.items()}
+    )
     history: dict = {"stages": []}
     steps = max(1, int(np.ceil(len(train) / batch)))
     if params.weights == "none":
@@ -112,7 +133,7 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
             continue
         done = ckpt / f"{name}.weights.h5"
         with strategy.scope():
-            optimizer = _configure(model, name, epochs, steps, params)
+            optimizer = _configure(model, name, epochs, steps, params, start is not None)
             model.compile(
                 optimizer=optimizer,
                 loss="sparse_categorical_crossentropy",
@@ -136,6 +157,8 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
                 monitor=monitor, patience=params.patience, restore_best_weights=name != "scratch"
             ),
         ]
+        seconds: list[float] = []
+        callbacks.append(_epoch_timer(seconds))
         log.info("stage %s: %d epochs, %d steps each, batch %d", name, epochs, steps, batch)
         result = model.fit(
             train_ds,
@@ -150,6 +173,7 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
         record = {
             "stage": name,
             "history": {m: [float(v) for v in vs] for m, vs in result.history.items()},
+            "epoch_seconds": seconds,
         }
         write_history(stage_history, record)
         partial = ckpt / f"{name}.partial.weights.h5"  # the stage counts as done on rename
@@ -159,11 +183,23 @@ def train(train: Prepared, val: Prepared, params: FitParams, run_dir: Path):
     return model, history
 
 
-def _configure(model, stage: str, epochs: int, steps: int, params: FitParams):
+def _epoch_timer(seconds: list[float]):
+    """A callback appending each epoch's wall time (training and validation) to ``seconds``."""
+    k = model_lib.keras()
+    started: list[float] = []
+    return k.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: started.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: seconds.append(
+            round(time.perf_counter() - started[-1], 2)
+        ),
+    )
+
+
+def _configure(model, stage: str, epochs: int, steps: int, params: FitParams, trained_head: bool):
     k = model_lib.keras()
     if stage == "head":
         model_lib.freeze_base(model)
-        return k.optimizers.Adam(1e-3)
+        return k.optimizers.Adam(TRAINED_HEAD_LR if trained_head else HEAD_LR)
     if stage == "fine-tune":
         n = model_lib.unfreeze_top(model)
         log.info("fine-tuning %d layers of conv5 (BatchNormalization frozen)", n)

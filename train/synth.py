@@ -66,6 +66,33 @@ def write_ckplus48(root: Path, subjects: int = 6, per_subject: int = 2, seed: in
     return root
 
 
+def write_face_folder(
+    root: Path, head_bgr: np.ndarray, per_class: int = 40, seed: int = 0, canvas: int = 160
+) -> Path:
+    """A school-style ``<root>/<label>/*.png`` folder of varied copies of one real face photo.
+
+    Each image is ``head_bgr`` (a head-and-shoulders BGR photo) at a random scale, rotation,
+    position and brightness on a grey frame, so a face detector finds it. Labels are arbitrary:
+    the set measures the cost of fine-tuning, not what a model learns from it.
+    """
+    rng = np.random.default_rng(seed)
+    for label in LABELS:
+        out = root / label
+        out.mkdir(parents=True, exist_ok=True)
+        for k in range(per_class):
+            side = int(canvas * rng.uniform(0.6, 0.85))
+            head = cv2.resize(head_bgr, (side, side), interpolation=cv2.INTER_AREA)
+            centre = (side / 2, side / 2)
+            turn = cv2.getRotationMatrix2D(centre, rng.uniform(-10, 10), 1.0)
+            head = cv2.warpAffine(head, turn, (side, side), borderMode=cv2.BORDER_REPLICATE)
+            frame = np.full((canvas, canvas, 3), int(rng.integers(60, 200)), np.uint8)
+            top, left = rng.integers(0, canvas - side + 1, 2)
+            frame[top : top + side, left : left + side] = head
+            frame = cv2.convertScaleAbs(frame, alpha=rng.uniform(0.7, 1.3), beta=0)
+            cv2.imwrite(str(out / f"{label}_{k:04d}.png"), frame)
+    return root
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +15,9 @@ from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.recipe import CropRecipe
 
 from . import data
+from . import start as start_lib
 from .evaluate import metrics, write_reports
-from .fit import FitParams, train, write_history
+from .fit import CLASS_WEIGHTING, FitParams, train, write_history
 from .model import save_model
 from .predict import KerasPredictor, open_predictor
 from .prepare import Prepared
@@ -59,6 +60,8 @@ def fit_run(
 ) -> dict:
     """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
     _refuse_overwrite(out, params.resume)
+    start = start_lib.resolve(params.weights)
+    params = replace(params, image_size=start_lib.image_size(params.image_size, start))
     out.mkdir(parents=True, exist_ok=True)
     prepared = prep.load(specs, params.image_size, seed=params.seed)
     prepared = data.cap_per_class(prepared, max_per_class, params.seed)
@@ -91,7 +94,7 @@ def fit_run(
     log.info(
         "training on %d images (val %d, test %d)", len(train_part), len(val_part), len(test_part)
     )
-    model, history = train(train_part, val_part, params, out)
+    model, history = train(train_part, val_part, params, out, start=start)
     write_history(out / "history.json", history)
     model_path = out / "model.keras"
     save_model(model, model_path)
@@ -101,12 +104,15 @@ def fit_run(
         model_file=model_path.name,
         model_format="keras",
         sha256=sha256_file(model_path),
-        crop=CropRecipe(size=params.image_size),
+        crop=start.crop if start else CropRecipe(size=params.image_size),
         mode="keras",
         training={
             "datasets": run["sources"],
             "splits": run["splits"],
             "weights": params.weights,
+            **({"start": start.describe()} if start else {}),
+            "class_prior": data.class_prior(train_part.labels),
+            "class_weights": CLASS_WEIGHTING,
             "epochs": params.epochs,
             "fine_tune_epochs": params.fine_tune_epochs,
             "composition": {n: d["totals"] for n, d in comp["datasets"].items()},
