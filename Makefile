@@ -5,13 +5,22 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fer-edge-installed
 
-.PHONY: demo test lint bench check-service edge-leg clean
+.PHONY: demo test lint bench backends check-service edge-leg clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[edge,fleet,train-cpu,dev]'
 	touch $(STAMP)
+
+# The JAX and PyTorch training backends (CPU builds) beside TensorFlow, for their tests.
+# torch==2.13.0 is a CPU build on the project's machines (the PyPI build pulls gigabytes of CUDA).
+BACKENDS := $(VENV)/.fer-edge-backends
+$(BACKENDS): $(STAMP)
+	$(PY) -m pip install -q 'jax>=0.4.30' 'torch==2.13.0'
+	touch $(BACKENDS)
+
+backends: $(BACKENDS)
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh

@@ -1,6 +1,7 @@
 """Benchmark fer-train: training throughput (images/s) of the ResNet50 classifier.
 
-Random pixels and labels, the real model (augmentation and preprocessing in the graph), the
+Random pixels and labels, the real model (preprocessing in the graph; augmentation runs on the
+host, see bench_train_input.py), on the Keras backend KERAS_BACKEND names, the
 fine-tuning stage (conv5 unfrozen, BatchNorm frozen) and the from-scratch setting (all
 trainable). A few timed batches after one warm-up batch per setting; prints one JSON object.
 
@@ -49,7 +50,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--batches", type=int, default=3)
     args = parser.parse_args()
-    import tensorflow as tf
+    import keras
+
+    from fer_train.devices import backend, find_accelerators
 
     results = {
         f"{stage}@{size}": round(throughput(size, args.batch, args.batches, stage), 2)
@@ -65,8 +68,9 @@ def main() -> None:
                 "timed_batches": args.batches,
                 "machine": platform.machine(),
                 "cpus": os.cpu_count(),
-                "gpus": len(tf.config.list_physical_devices("GPU")),
-                "tensorflow": tf.__version__,
+                "gpus": len(find_accelerators(backend()).names),
+                "backend": backend(),
+                "keras": keras.__version__,
                 "images_per_s": results,
             },
             indent=2,

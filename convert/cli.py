@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from pathlib import Path
 
 import click
 
 from fer_edge.cli.base import FerCommand, setup_logging
+from fer_edge.contract.errors import ConfigError
 from fer_train.readers import KINDS, parse_spec
 
 from . import __version__
@@ -20,6 +23,20 @@ EXIT_PARITY = 3
 
 class ConvertCommand(FerCommand):
     prog = "fer-convert"
+
+
+def use_tensorflow_backend() -> None:
+    """Run Keras on TensorFlow: the TFLite converter needs it, whatever KERAS_BACKEND says.
+
+    A model.keras saved on JAX or PyTorch loads there unchanged (the format is the same).
+    """
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend == "tensorflow":
+        return
+    if "keras" in sys.modules:
+        raise ConfigError(f"KERAS_BACKEND={backend}: fer-convert needs the tensorflow backend")
+    log.info("KERAS_BACKEND=%s: fer-convert runs Keras on tensorflow", backend)
+    os.environ["KERAS_BACKEND"] = "tensorflow"
 
 
 @click.command(cls=ConvertCommand, context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,6 +87,7 @@ def main(ctx: click.Context, model: Path, mode: str, **options) -> None:
     way), 3 parity below threshold (nothing written unless --force).
     """
     setup_logging(options.pop("verbose"))
+    use_tensorflow_backend()
     from .pipeline import ParityError, Request, run
 
     if options["uint8_io"] and mode != "int8":

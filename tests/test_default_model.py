@@ -83,6 +83,22 @@ def test_prior_applies_only_to_balanced_weight_models():
     assert training_prior(ModelCard("m.tflite", "tflite", "ab" * 32, CropRecipe(32))) is None
 
 
+def test_sqrt_weight_models_are_corrected_by_the_square_root_of_the_prior():
+    """Square-root class weights leave an implied prior ∝ √π: multiplying by √π restores π."""
+    card = read_card(PACKAGED.with_suffix(".json"))
+    pi = np.asarray(card.class_prior, np.float64)
+    pi /= pi.sum()
+    card.training["class_weights"] = "sqrt"
+    factor = training_prior(card)
+    np.testing.assert_allclose(factor, np.sqrt(pi) / np.sqrt(pi).sum(), rtol=1e-5)
+    likelihood = np.random.default_rng(0).random((5, len(LABELS)))
+    answered = likelihood * np.sqrt(pi)  # what a sqrt-weighted model answers
+    answered /= answered.sum(axis=1, keepdims=True)
+    natural = likelihood * pi
+    natural /= natural.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(correct(answered, factor), natural, rtol=1e-5)
+
+
 def test_a_bad_class_prior_in_a_card_is_refused(tmp_path):
     data = json.loads(PACKAGED.with_suffix(".json").read_text())
     data["training"]["class_prior"] = {"happy": 1.0}

@@ -137,13 +137,14 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import keras
 
-from fer_train import fit, workflow
+from fer_train import devices, fit, workflow
 from fer_train.synth import write_ckplus48, write_fer2013_csv
 
 
-def two_gpus():  # what setup_devices does on a machine with two GPUs
+def two_gpus(precision="auto"):  # what setup_devices does on a machine with two GPUs
     keras.mixed_precision.set_global_policy("mixed_float16")
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    return devices.Devices("tensorflow", 2, "mixed_float16", 2, strategy)
 
 
 fit.setup_devices = two_gpus

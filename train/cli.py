@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import warnings
 from pathlib import Path
 
 import click
@@ -15,6 +14,8 @@ from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.labels import LABELS
 from fer_edge.faces.detect import detector_names
 
+from .data import CLASS_WEIGHTINGS
+from .devices import PRECISIONS
 from .readers import KINDS, parse_spec
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,51 @@ def prep_options(f):
     return f
 
 
+def _int_list(ctx, param, value):
+    """``"16,20,24"`` → (16, 20, 24); None stays None."""
+    if value is None:
+        return None
+    try:
+        numbers = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected whole numbers separated by commas") from None
+    if any(n < 4 for n in numbers):
+        raise click.BadParameter(f"{value!r}: face sizes start at 4 px")
+    return numbers
+
+
+def _low_res_px(ctx, param, value):
+    numbers = _int_list(ctx, param, value)
+    if numbers is None:
+        return None
+    if len(numbers) != 2 or numbers[0] > numbers[1]:
+        raise click.BadParameter(f"{value!r}: expected MIN,MAX with MIN <= MAX (e.g. 12,48)")
+    return numbers
+
+
+#: ``--recipe default``: what trained the shipped default model (its MODEL_CARD.md), for the
+#: options a command line leaves out.
+RECIPES = {
+    "default": {
+        "image_size": 96,
+        "weights": "none",
+        "epochs": 80,
+        "fine_tune_epochs": 0,
+        "batch_size": 256,
+        "class_weights": "balanced",
+    }
+}
+
+
 def fit_options(f):
     for option in reversed(
         [
+            click.option(
+                "--recipe",
+                type=click.Choice(sorted(RECIPES)),
+                help="A preset for the options not given: default = the shipped model's recipe "
+                "(96 px, --weights none, 80 epochs, batch 256, balanced class weights).",
+            ),
             click.option(
                 "--image-size",
                 type=click.IntRange(32, 1024),
@@ -75,6 +118,44 @@ def fit_options(f):
                 "--fine-tune-epochs", type=click.IntRange(0), default=10, show_default=True
             ),
             click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True),
+            click.option(
+                "--class-weights",
+                type=click.Choice(CLASS_WEIGHTINGS),
+                default="balanced",
+                show_default=True,
+                help="Loss weight per class: inverse frequency, its square root, or none "
+                "(recorded in the card; the device corrects balanced and sqrt models' prior).",
+            ),
+            click.option(
+                "--precision",
+                type=click.Choice(PRECISIONS),
+                default="auto",
+                show_default=True,
+                help="auto: mixed bfloat16 on JAX/PyTorch GPUs that have it, mixed float16 on "
+                "other GPUs, float32 on the CPU.",
+            ),
+            click.option(
+                "--workers",
+                type=click.IntRange(1),
+                default=None,
+                help="Input pipeline threads [default: one per CPU core].",
+            ),
+            click.option(
+                "--low-res-p",
+                type=click.FloatRange(0, 1),
+                default=0.5,
+                show_default=True,
+                help="Probability of the low-resolution augmentation (shrink, blur, noise, "
+                "JPEG); 0 turns it off.",
+            ),
+            click.option(
+                "--low-res-px",
+                default="12,48",
+                show_default=True,
+                callback=_low_res_px,
+                metavar="MIN,MAX",
+                help="Face sizes in px that the low-resolution augmentation shrinks to.",
+            ),
             click.option("--max-per-class", type=click.IntRange(1), default=None),
             click.option("--seed", type=int, default=0, show_default=True),
             click.option("--resume", is_flag=True, help="Continue an interrupted run in --out."),
@@ -84,13 +165,24 @@ def fit_options(f):
     return f
 
 
+def fit_params(recipe: str | None, fit_args: dict):
+    """FitParams from the command's options, a ``--recipe`` filling those left at defaults."""
+    from .fit import FitParams
+
+    ctx = click.get_current_context()
+    if recipe:
+        for key, value in RECIPES[recipe].items():
+            if ctx.get_parameter_source(key) == click.core.ParameterSource.DEFAULT:
+                fit_args[key] = value
+    low, high = fit_args.pop("low_res_px")
+    return FitParams(**fit_args, low_res_min=low, low_res_max=high)
+
+
 @click.group(cls=TrainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="Debug log output (-v).")
 def main(verbose: int) -> None:
     """Fuse expression datasets, train a ResNet50 classifier, evaluate it."""
     setup_logging(verbose, default=logging.INFO)  # training reports progress by default
-    # Keras warns about its own shuffle flag whenever fit() gets a tf.data pipeline.
-    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)
 
 
 def _prep(strict, cache_dir, detector, face_model):
@@ -104,14 +196,19 @@ def _prep(strict, cache_dir, detector, face_model):
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @fit_options
 @prep_options
-def fit(data_specs, out, max_per_class, strict, cache_dir, detector, face_model, **fit_args):
-    """Train on the fused datasets; writes model.keras, its card and reports into --out."""
-    from .fit import FitParams
+def fit(
+    data_specs, out, recipe, max_per_class, strict, cache_dir, detector, face_model, **fit_args
+):
+    """Train on the fused datasets; writes model.keras, its card and reports into --out.
+
+    Runs on the Keras backend KERAS_BACKEND names (tensorflow, jax or torch).
+    """
     from .workflow import fit_run
 
     specs = [parse_spec(s) for s in data_specs]
     prep = _prep(strict, cache_dir, detector, face_model)
-    results = fit_run(specs, out, FitParams(**fit_args), prep, max_per_class=max_per_class)
+    params = fit_params(recipe, fit_args)
+    results = fit_run(specs, out, params, prep, max_per_class=max_per_class)
     for name, res in results.items():
         click.echo(f"{name}: test accuracy {res['accuracy']:.3f} on {res['n']} images")
     click.echo(f"model: {out / 'model.keras'}")
@@ -121,15 +218,26 @@ def fit(data_specs, out, max_per_class, strict, cache_dir, detector, face_model,
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @data_option
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--face-px",
+    callback=_int_list,
+    metavar="PX,PX,...",
+    help="Also evaluate at simulated face sizes (each image shrunk to PX and enlarged back, "
+    "as a classroom camera's small faces): accuracy and predicted class shares per size.",
+)
 @prep_options
-def evaluate(model, data_specs, out, strict, cache_dir, detector, face_model):
+def evaluate(model, data_specs, out, face_px, strict, cache_dir, detector, face_model):
     """Evaluate a .keras or .tflite model per dataset: report.json, report.md, PNGs."""
     from .workflow import evaluate_model
 
     specs = [parse_spec(s) for s in data_specs]
-    report = evaluate_model(model, specs, out, _prep(strict, cache_dir, detector, face_model))
+    prep = _prep(strict, cache_dir, detector, face_model)
+    report = evaluate_model(model, specs, out, prep, face_px=face_px or ())
     for name, res in report["datasets"].items():
         click.echo(f"{name}: accuracy {res['accuracy']:.3f} on {res['n']} images ({res['split']})")
+        for px, row in res.get("face_px", {}).items():
+            shares = ", ".join(f"{k} {v:.0%}" for k, v in row["predicted_shares"].items())
+            click.echo(f"  at {px} px: accuracy {row['accuracy']:.3f}; predicted {shares}")
     click.echo(f"report: {out / 'report.md'}")
 
 
@@ -138,14 +246,15 @@ def evaluate(model, data_specs, out, strict, cache_dir, detector, face_model):
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @fit_options
 @prep_options
-def compare(data_specs, out, max_per_class, strict, cache_dir, detector, face_model, **fit_args):
+def compare(
+    data_specs, out, recipe, max_per_class, strict, cache_dir, detector, face_model, **fit_args
+):
     """A model per dataset plus the fused model, each tested on every dataset (one table)."""
-    from .fit import FitParams
     from .workflow import compare as run_compare
 
     specs = [parse_spec(s) for s in data_specs]
     prep = _prep(strict, cache_dir, detector, face_model)
-    run_compare(specs, out, FitParams(**fit_args), prep, max_per_class=max_per_class)
+    run_compare(specs, out, fit_params(recipe, fit_args), prep, max_per_class=max_per_class)
     click.echo((out / "compare.md").read_text(encoding="utf-8"))
 
 

@@ -189,12 +189,27 @@ def stratified_sample(prepared: Prepared, limit: int, seed: int = 0) -> Prepared
     return prepared.select(np.array(sorted(picked), dtype=np.int64))
 
 
-def class_weights(labels: np.ndarray) -> dict[int, float]:
-    """Inverse-frequency weights (mean 1 over present classes); absent classes get 1."""
+#: ``--class-weights``: inverse frequency, its square root, or none.
+CLASS_WEIGHTINGS = ("balanced", "sqrt", "none")
+
+
+def class_weights(labels: np.ndarray, mode: str = "balanced") -> dict[int, float]:
+    """Per-class loss weights; absent classes get 1.
+
+    ``balanced``: inverse frequency (the model then answers as under a uniform prior);
+    ``sqrt``: inverse square root of the frequency (an implied prior proportional to the
+    square root of the training prior); ``none``: 1 each. Normalised so that the weighted
+    number of training images equals their number.
+    """
+    if mode not in CLASS_WEIGHTINGS:
+        raise ConfigError(f"unknown class weighting {mode!r}; use {', '.join(CLASS_WEIGHTINGS)}")
     counts = np.bincount(labels, minlength=len(LABELS)).astype(float)
     present = counts > 0
     weights = np.ones(len(LABELS))
-    weights[present] = counts[present].sum() / (present.sum() * counts[present])
+    if mode != "none" and present.any():
+        power = 1.0 if mode == "balanced" else 0.5
+        raw = counts[present] ** -power
+        weights[present] = raw * counts[present].sum() / (raw * counts[present]).sum()
     return {i: float(w) for i, w in enumerate(weights)}
 
 

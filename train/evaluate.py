@@ -42,6 +42,31 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, split: str) -> dict:
     }
 
 
+def shares(labels: np.ndarray) -> dict[str, float]:
+    """Each label's share of ``labels`` (class indices), in LABELS order, 4 decimals."""
+    counts = np.bincount(np.asarray(labels, int), minlength=len(LABELS)).astype(float)
+    total = max(counts.sum(), 1.0)
+    return {label: round(float(c / total), 4) for label, c in zip(LABELS, counts, strict=True)}
+
+
+def at_face_sizes(predict, images: np.ndarray, labels: np.ndarray, sizes) -> dict[str, dict]:
+    """Accuracy and predicted class shares with every image shrunk to each size and back.
+
+    Simulates faces of ``px`` px, as a classroom camera sees them (15-30 px), through the
+    device's own resizing (:func:`fer_train.augment.shrink`).
+    """
+    from .augment import shrink
+
+    out = {}
+    for px in sizes:
+        pred = predict(np.stack([shrink(image, int(px)) for image in images])).argmax(axis=1)
+        out[str(px)] = {
+            "accuracy": round(float((pred == labels).mean()), 4) if len(labels) else 0.0,
+            "predicted_shares": shares(pred),
+        }
+    return out
+
+
 def write_reports(out_dir: Path, results: dict[str, dict], title: str) -> dict:
     """``report.json``, ``report.md`` and ``confusion-NAME.png`` per dataset in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +85,8 @@ def write_reports(out_dir: Path, results: dict[str, dict], title: str) -> dict:
                 f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['n']} |"
             )
         lines.append("")
+        if res.get("face_px"):
+            lines += _face_px_table(res)
         plot_confusion(out_dir / f"confusion-{name}.png", np.array(res["confusion"]), name)
     atomic.write_text(out_dir / "report.md", "\n".join(lines))
     return report
@@ -88,3 +115,19 @@ def plot_confusion(path: Path, confusion: np.ndarray, title: str) -> None:
     with atomic.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+
+
+def _face_px_table(res: dict) -> list[str]:
+    short = [label[:8] for label in LABELS]
+    lines = [
+        "Simulated face sizes (shrunk to px and enlarged back): accuracy, predicted shares",
+        "",
+        "| face px | accuracy | " + " | ".join(short) + " |",
+        "|---" * (len(LABELS) + 2) + "|",
+    ]
+    rows = [("true", None, res["true_shares"]), ("full", res["accuracy"], res["predicted_shares"])]
+    rows += [(px, r["accuracy"], r["predicted_shares"]) for px, r in res["face_px"].items()]
+    for name, accuracy, row in rows:
+        acc = "" if accuracy is None else f"{accuracy:.1%}"
+        lines.append(f"| {name} | {acc} | " + " | ".join(f"{v:.0%}" for v in row.values()) + " |")
+    return lines + [""]

@@ -1,4 +1,8 @@
-"""Training: tf.data input, two-stage fine-tuning or from-scratch training, resumable.
+"""Training on any Keras backend: host-side input pipeline, fine-tuning or from scratch, resumable.
+
+Runs on TensorFlow, JAX or PyTorch (``KERAS_BACKEND``; :mod:`fer_train.devices`), fed by
+:class:`fer_train.pipeline.Batches` (augmentation on CPU workers, class weights as sample
+weights), so no TensorFlow is imported unless it is the backend.
 
 Pretrained weights: stage 1 trains the head with the base frozen (Adam 1e-3), stage 2 unfreezes
 the ``conv5_*`` blocks with BatchNormalization frozen at a low learning rate (Adam 1e-5).
@@ -25,16 +29,17 @@ import numpy as np
 
 from fer_edge.contract import atomic
 from fer_edge.contract.errors import ConfigError
+from fer_edge.contract.labels import LABELS
 
+from . import devices as devices_lib
 from . import model as model_lib
+from .augment import Augment
 from .data import class_weights
 from .prepare import Prepared
 from .start import Start
 
 log = logging.getLogger(__name__)
 
-#: How training weighs classes (inverse frequency, :func:`fer_train.data.class_weights`).
-CLASS_WEIGHTING = "balanced"
 #: The head's learning rate: a new head, or a trained one being fine-tuned.
 HEAD_LR, TRAINED_HEAD_LR = 1e-3, 1e-4
 
@@ -50,32 +55,19 @@ class FitParams:
     patience: int = 5
     resume: bool = False
     verbose: int = 2
+    class_weights: str = "balanced"  # balanced | sqrt | none (fer_train.data.class_weights)
+    precision: str = "auto"  # fer_train.devices.PRECISIONS
+    workers: int | None = None  # input pipeline threads; None: one per CPU core
+    low_res_p: float = 0.5  # probability of the low-resolution augmentation
+    low_res_min: int = 12  # its face sizes in px
+    low_res_max: int = 48
+
+    def augment(self) -> Augment:
+        return Augment(low_res_p=self.low_res_p, low_res_px=(self.low_res_min, self.low_res_max))
 
 
-def setup_devices():
-    """MirroredStrategy over all GPUs with mixed precision; the default strategy on CPU."""
-    import tensorflow as tf
-
-    k = model_lib.keras()
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        k.mixed_precision.set_global_policy("mixed_float16")
-        log.info("training on %d GPU(s) with mixed precision", len(gpus))
-        return tf.distribute.MirroredStrategy()
-    log.info("training on the CPU (no GPU found)")
-    return tf.distribute.get_strategy()
-
-
-def make_dataset(images, labels, batch_size: int, shuffle: bool, seed: int):
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    if shuffle:
-        ds = ds.shuffle(min(len(labels), 10000), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(
-        lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
+def setup_devices(precision: str = "auto") -> devices_lib.Devices:
+    return devices_lib.setup(precision)
 
 
 def even_batch(n: int, batch: int, replicas: int) -> int:
@@ -95,91 +87,120 @@ def train(
 
     ``start``: a whole trained classifier to fine-tune instead of a new model.
     """
+    from .pipeline import Batches, default_workers
+
     k = model_lib.keras()
     k.utils.set_random_seed(params.seed)
-    strategy = setup_devices()
+    devices = setup_devices(params.precision)
+    log.info("training: %s", devices.describe())
     ckpt = run_dir / "checkpoints"
     ckpt.mkdir(parents=True, exist_ok=True)
-    with strategy.scope():
+    with devices.scope():
         if start is not None:
             model = start.load()
         else:
             model = model_lib.build_model(params.image_size, params.weights, seed=params.seed)
-    replicas = strategy.num_replicas_in_sync
+    replicas = devices.replicas
     batch = even_batch(len(train), params.batch_size * replicas, replicas)
     if batch == 0:
         raise ConfigError(f"{len(train)} training images cannot be split over {replicas} GPUs")
-    train_ds = make_dataset(train.images, train.labels, batch, True, params.seed)
-    val_batch = even_batch(len(val), batch, replicas)
+    # JAX shards every batch over its devices: each must split evenly, the last one too.
+    sharded = devices.backend == "jax" and replicas > 1
+    weights = class_weights(train.labels, params.class_weights)
+    log.info(
+        "class weights (%s): %s",
+        params.class_weights,
+        {i: round(w, 2) for i, w in weights.items()},
+    )
+    workers = params.workers or default_workers()
+    augment = params.augment()
+    log.info("input pipeline: %d worker threads; augmentation %s", workers, augment)
+    train_data = Batches(
+        train.images,
+        train.labels,
+        batch,
+        class_weights=np.array([weights[i] for i in range(len(LABELS))]),
+        augment=augment,
+        shuffle=True,
+        seed=params.seed,
+        drop_remainder=sharded,
+        workers=workers,
+    )
+    n_val = len(val) // replicas * replicas if sharded else len(val)
+    val_batch = even_batch(n_val, batch, replicas)
     if len(val) and not val_batch:
         log.warning(
             "%d validation images cannot be split over %d GPUs: no validation", len(val), replicas
         )
-    val_ds = (
-        make_dataset(val.images, val.labels, val_batch, False, params.seed) if val_batch else None
+    val_data = (
+        Batches(val.images[:n_val], val.labels[:n_val], val_batch, workers=workers)
+        if val_batch
+        else None
     )
-    weights = class_weights(train.labels)
-    log.info(
-        "class weights (%s): %s", CLASS_WEIGHTING, {i: round(w, 2) for i, w in weights.items()}
-    )
-    history: dict = {"stages": []}
-    steps = max(1, int(np.ceil(len(train) / batch)))
+    history: dict = {"stages": [], "devices": devices.describe(), "policy": devices.policy}
+    steps = max(1, len(train_data))
     if params.weights == "none":
         stages = [("scratch", params.epochs + params.fine_tune_epochs)]
     else:
         stages = [("head", params.epochs), ("fine-tune", params.fine_tune_epochs)]
-    for name, epochs in stages:
-        if epochs <= 0:
-            continue
-        done = ckpt / f"{name}.weights.h5"
-        with strategy.scope():
-            optimizer = _configure(model, name, epochs, steps, params, start is not None)
-            model.compile(
-                optimizer=optimizer,
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
+    try:
+        for name, epochs in stages:
+            if epochs <= 0:
+                continue
+            done = ckpt / f"{name}.weights.h5"
+            with devices.scope():
+                optimizer = _configure(model, name, epochs, steps, params, start is not None)
+                model.compile(
+                    optimizer=optimizer,
+                    loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"],
+                )
+            stage_history = ckpt / f"{name}.history.json"
+            if params.resume and done.is_file():
+                with devices.scope():
+                    optimizer.build(model.trainable_variables)  # the file holds its state too
+                model.load_weights(done)
+                log.info("stage %s: already done, weights restored from %s", name, done)
+                record = json.loads(stage_history.read_text()) if stage_history.is_file() else {}
+                history["stages"].append({**record, "stage": name, "resumed": True})
+                continue
+            monitor = "val_loss" if val_data is not None else "loss"
+            callbacks = [
+                k.callbacks.BackupAndRestore(str(ckpt / f"backup-{name}")),
+                # From scratch, validation uses BatchNorm statistics that lag far behind until
+                # precise_batchnorm: keep the last weights (the cosine schedule ends low anyway).
+                k.callbacks.EarlyStopping(
+                    monitor=monitor,
+                    patience=params.patience,
+                    restore_best_weights=name != "scratch",
+                ),
+                train_data.epoch_callback(),
+            ]
+            seconds: list[float] = []
+            callbacks.append(_epoch_timer(seconds))
+            log.info("stage %s: %d epochs, %d steps each, batch %d", name, epochs, steps, batch)
+            result = model.fit(
+                train_data,
+                validation_data=val_data,
+                epochs=epochs,
+                callbacks=callbacks,
+                shuffle=False,  # Batches shuffles, seeded per epoch
+                verbose=params.verbose,
             )
-        stage_history = ckpt / f"{name}.history.json"
-        if params.resume and done.is_file():
-            with strategy.scope():
-                optimizer.build(model.trainable_variables)  # the file holds its state too
-            model.load_weights(done)
-            log.info("stage %s: already done, weights restored from %s", name, done)
-            record = json.loads(stage_history.read_text()) if stage_history.is_file() else {}
-            history["stages"].append({**record, "stage": name, "resumed": True})
-            continue
-        monitor = "val_loss" if val_ds is not None else "loss"
-        callbacks = [
-            k.callbacks.BackupAndRestore(str(ckpt / f"backup-{name}")),
-            # From scratch, validation uses BatchNorm statistics that lag far behind until
-            # precise_batchnorm: keep the last weights (the cosine schedule ends low anyway).
-            k.callbacks.EarlyStopping(
-                monitor=monitor, patience=params.patience, restore_best_weights=name != "scratch"
-            ),
-        ]
-        seconds: list[float] = []
-        callbacks.append(_epoch_timer(seconds))
-        log.info("stage %s: %d epochs, %d steps each, batch %d", name, epochs, steps, batch)
-        result = model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=epochs,
-            class_weight=weights,
-            callbacks=callbacks,
-            verbose=params.verbose,
-        )
-        if name == "scratch":
-            precise_batchnorm(model, train.images, batch)
-        record = {
-            "stage": name,
-            "history": {m: [float(v) for v in vs] for m, vs in result.history.items()},
-            "epoch_seconds": seconds,
-        }
-        write_history(stage_history, record)
-        partial = ckpt / f"{name}.partial.weights.h5"  # the stage counts as done on rename
-        model.save_weights(partial)
-        os.replace(partial, done)
-        history["stages"].append(record)
+            if name == "scratch":
+                precise_batchnorm(model, train.images, batch)
+            record = {
+                "stage": name,
+                "history": {m: [float(v) for v in vs] for m, vs in result.history.items()},
+                "epoch_seconds": seconds,
+            }
+            write_history(stage_history, record)
+            partial = ckpt / f"{name}.partial.weights.h5"  # the stage counts as done on rename
+            model.save_weights(partial)
+            os.replace(partial, done)
+            history["stages"].append(record)
+    finally:
+        devices_lib.release(devices)
     return model, history
 
 
@@ -217,8 +238,6 @@ def _configure(model, stage: str, epochs: int, steps: int, params: FitParams, tr
 
 def precise_batchnorm(model, images: np.ndarray, batch_size: int, max_batches: int = 200) -> int:
     """Set BatchNormalization moving statistics to the average over training batches."""
-    import tensorflow as tf
-
     k = model_lib.keras()
     layers = [
         layer
@@ -237,9 +256,8 @@ def precise_batchnorm(model, images: np.ndarray, batch_size: int, max_batches: i
             n += 1
             for layer in layers:
                 layer.momentum = (n - 1) / n  # running mean of the batch statistics
-            body(
-                tf.convert_to_tensor(images[start : start + batch_size], tf.float32), training=True
-            )
+            pixels = images[start : start + batch_size].astype(np.float32)
+            body(k.ops.convert_to_tensor(pixels), training=True)
     finally:
         for layer, momentum in zip(layers, original, strict=True):
             layer.momentum = momentum

@@ -2,9 +2,10 @@
 
 The model takes plain RGB pixels 0..255 (float32), the contract of
 :mod:`fer_edge.contract.preprocess`.
-Preprocessing is a frozen 1x1 convolution (RGB→BGR permutation, bias = -ImageNet mean) and the
-augmentation layers are built-in Keras layers that are identity at inference, so the saved
-``.keras`` loads in safe mode and converts cleanly to int8 TFLite.
+Preprocessing is a frozen 1x1 convolution (RGB→BGR permutation, bias = -ImageNet mean), a
+built-in layer, so the saved ``.keras`` loads in safe mode on every Keras backend and converts
+cleanly to int8 TFLite. The model holds no augmentation: that runs on the host
+(:mod:`fer_train.augment`), because Keras' augmentation layers stall the JAX and PyTorch backends.
 """
 
 from __future__ import annotations
@@ -58,22 +59,6 @@ def caffe_preprocess_layer():
     return layer
 
 
-def augmentation(seed: int = 0):
-    """Training-only augmentation: flip, small shifts/rotation/zoom, brightness/contrast."""
-    k = keras()
-    return k.Sequential(
-        [
-            k.layers.RandomFlip("horizontal", seed=seed),
-            k.layers.RandomRotation(0.05, fill_mode="nearest", seed=seed),
-            k.layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed),
-            k.layers.RandomZoom(0.1, fill_mode="nearest", seed=seed),
-            k.layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed),
-            k.layers.RandomContrast(0.15, seed=seed),
-        ],
-        name="augment",
-    )
-
-
 def build_model(image_size: int = 224, weights: str = "imagenet", dropout: float = 0.3, seed=0):
     """ResNet50 (no top) + GAP + dropout + Dense(7, softmax); ``weights``: imagenet|none|PATH."""
     k = keras()
@@ -99,8 +84,7 @@ def build_model(image_size: int = 224, weights: str = "imagenet", dropout: float
     if base_weights is None:
         zero_init_residuals(base)
     inputs = k.Input((image_size, image_size, 3), name="pixels", dtype="float32")
-    x = augmentation(seed)(inputs)
-    x = caffe_preprocess_layer()(x)
+    x = caffe_preprocess_layer()(inputs)
     x = base(x)
     x = k.layers.GlobalAveragePooling2D(name="pool")(x)
     x = k.layers.Dropout(dropout, name="dropout", seed=seed)(x)
@@ -108,6 +92,29 @@ def build_model(image_size: int = 224, weights: str = "imagenet", dropout: float
         x
     )
     return k.Model(inputs, outputs, name="fer_resnet50")
+
+
+#: The layer name of the in-graph augmentation of models trained before it moved to the host.
+AUGMENT_LAYER = "augment"
+
+
+def without_augmentation(model):
+    """``model`` without an in-graph augmentation layer (same layers and weights otherwise).
+
+    Models trained by earlier fer-train versions (the shipped default's ``.keras`` among them)
+    start with one; fine-tuning them on JAX or PyTorch would stall in it.
+    """
+    names = [layer.name for layer in model.layers]
+    if AUGMENT_LAYER not in names:
+        return model
+    k = keras()
+    inputs = k.Input(model.input_shape[1:], name=model.layers[0].name, dtype="float32")
+    x = inputs
+    for layer in model.layers[1:]:
+        if layer.name != AUGMENT_LAYER:
+            x = layer(x)
+    log.info("%s: left out its in-graph augmentation layer", model.name)
+    return k.Model(inputs, x, name=model.name)
 
 
 def zero_init_residuals(base) -> int:

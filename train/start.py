@@ -53,9 +53,11 @@ class Start:
 
         if sha256_file(self.path) != self.sha256:
             raise ModelFileError(f"{self.path}: changed since the run started")
+        from .model import without_augmentation
+
         model = load_model(self.path)
         check_fer_model(model, self.path, self.crop.size)
-        return model
+        return without_augmentation(model)
 
 
 def resolve(weights: str) -> Start | None:

@@ -16,8 +16,8 @@ from fer_edge.contract.recipe import CropRecipe
 
 from . import data
 from . import start as start_lib
-from .evaluate import metrics, write_reports
-from .fit import CLASS_WEIGHTING, FitParams, train, write_history
+from .evaluate import at_face_sizes, metrics, shares, write_reports
+from .fit import FitParams, train, write_history
 from .model import save_model
 from .predict import KerasPredictor, open_predictor
 from .prepare import Prepared
@@ -112,7 +112,8 @@ def fit_run(
             "weights": params.weights,
             **({"start": start.describe()} if start else {}),
             "class_prior": data.class_prior(train_part.labels),
-            "class_weights": CLASS_WEIGHTING,
+            "class_weights": params.class_weights,
+            "backend": history.get("devices"),
             "epochs": params.epochs,
             "fine_tune_epochs": params.fine_tune_epochs,
             "composition": {n: d["totals"] for n, d in comp["datasets"].items()},
@@ -126,7 +127,7 @@ def fit_run(
 
 
 # Parameters that may change between an interrupted run and its resumption.
-_RESUMABLE = {"resume", "verbose", "cache_dir"}
+_RESUMABLE = {"resume", "verbose", "cache_dir", "workers"}
 
 
 def _refuse_overwrite(out: Path, resume: bool) -> None:
@@ -215,8 +216,13 @@ def evaluate_model(
     specs: list[tuple[str, Path]],
     out: Path,
     prep: Prep = Prep(),
+    face_px: tuple[int, ...] = (),
 ) -> dict:
-    """Score a .keras or .tflite model on each dataset (see :func:`evaluation_part`); reports."""
+    """Score a .keras or .tflite model on each dataset (see :func:`evaluation_part`); reports.
+
+    ``face_px``: also score at these simulated face sizes (see
+    :func:`fer_train.evaluate.at_face_sizes`).
+    """
     predictor = open_predictor(model_path)
     run = training_record(model_path, predictor.card)
     if run is None:
@@ -237,6 +243,12 @@ def evaluate_model(
         log.info(
             "%s: accuracy %.3f on %d images (%s)", name, results[name]["accuracy"], len(part), split
         )
+        if face_px:
+            results[name]["true_shares"] = shares(part.labels)
+            results[name]["predicted_shares"] = shares(pred)
+            results[name]["face_px"] = at_face_sizes(
+                predictor.predict, part.images, part.labels, face_px
+            )
     return write_reports(out, results, f"Evaluation of {model_path.name}")
 
 
