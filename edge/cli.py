@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
 
 from . import __version__
-from .errors import ConfigError, FerError
+from .errors import FerError
 
 log = logging.getLogger(__name__)
 
-EX_CONFIG = 78
+EX_CONFIG = 78  # ConfigError.exit_code
 
 
 class FerGroup(click.Group):
-    """Turns FerError into a one-line message and a non-zero exit (78 for configuration).
+    """Turns FerError into a one-line message and its non-zero exit (78 for configuration).
 
     Each tool's group subclasses it with its own ``prog`` for the message prefix.
     """
@@ -28,13 +29,29 @@ class FerGroup(click.Group):
             return super().invoke(ctx)
         except FerError as exc:
             click.echo(f"{self.prog}: error: {exc}", err=True)
-            ctx.exit(EX_CONFIG if isinstance(exc, ConfigError) else 1)
+            ctx.exit(exc.exit_code)
 
 
 def setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    quiet_opencv(verbose)
+
+
+def quiet_opencv(verbose: int) -> None:
+    """Silence OpenCV's own "[ WARN:0@...]" lines: we report problems in our words.
+
+    With -vv they stay (OpenCV's default, warnings) as a debugging aid. An explicit
+    ``$OPENCV_LOG_LEVEL`` is respected.
+    """
+    if os.environ.get("OPENCV_LOG_LEVEL"):
+        return
+    from cv2.utils import logging as cv_logging
+
+    cv_logging.setLogLevel(
+        cv_logging.LOG_LEVEL_WARNING if verbose > 1 else cv_logging.LOG_LEVEL_SILENT
     )
 
 

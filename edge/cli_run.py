@@ -39,6 +39,12 @@ _OPTIONS = [
     ("--smoothing", float, "EMA weight of the newest frame in a track's class [0.3]."),
     ("--reclassify", float, "Seconds before a tracked face is classified again; 0: every frame."),
     ("--start-time", str, "File sources: ISO time of the video's first frame [file mtime]."),
+    (
+        "--camera-wait",
+        float,
+        "Give up (exit 69) without a first frame after this many seconds; 0: retry forever "
+        "[30 at a terminal, else 0].",
+    ),
 ]
 
 
@@ -64,6 +70,7 @@ def _config(config_file: Path | None, options: dict) -> RunConfig:
 def run(config_file: Path | None, **options) -> None:
     """Run the classroom daemon: aggregates per window to JSON Lines, nothing else stored."""
     from .daemon import Daemon
+    from .errors import LogWriteError
 
     faulthandler.enable(file=sys.__stderr__ or sys.stderr)
     if logging.getLogger().level > logging.INFO:
@@ -75,15 +82,28 @@ def run(config_file: Path | None, **options) -> None:
         log.info("%s received: flushing the current window", signal.Signals(signum).name)
         daemon.stop(signal.Signals(signum).name)
 
+    def on_hangup(signum, _frame):
+        log.warning(
+            "SIGHUP received: nothing to reload (the configuration is read at start: restart to "
+            "change it; log files are reopened at every write); running on"
+        )
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     summary = daemon.run()
+    never = f"; no frame ever arrived ({summary.camera_problem})" if summary.camera_problem else ""
     click.echo(
         f"{summary.windows} windows written to {config.resolved_log_dir} "
         f"({summary.frames_processed} frames processed, {summary.records_dropped} records "
-        f"dropped; stopped by {summary.stopped_by})",
+        f"dropped; stopped by {summary.stopped_by}{never})",
         err=True,
     )
+    if summary.records_dropped and not summary.windows:
+        raise LogWriteError(
+            f"log dir {config.resolved_log_dir}: none of the {summary.records_dropped} window "
+            f"records could be stored ({daemon.log.last_error or 'write failed'})"
+        )
 
 
 @click.command("check-config")

@@ -50,10 +50,22 @@ class RunConfig:
     smoothing: float = 0.3
     reclassify: float = 0.0
     start_time: str | None = None
+    camera_wait: float | None = None
 
     @property
     def resolved_log_dir(self) -> Path:
         return Path(self.log_dir or os.environ.get("STATE_DIRECTORY") or "./fer-edge-logs")
+
+    @property
+    def resolved_camera_wait(self) -> float:
+        """Seconds to wait for a first frame before giving up (exit 69); 0: retry forever.
+
+        Default: 30 s at a terminal (a person wants a quick, clear failure), forever under
+        systemd or without a terminal (a service outlives a camera that is plugged in later).
+        """
+        if self.camera_wait is not None:
+            return self.camera_wait
+        return 30.0 if _interactive() else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -84,7 +96,18 @@ _TYPES = {
     "smoothing": float,
     "reclassify": float,
     "start_time": str,
+    "camera_wait": float,
 }
+
+
+def _interactive() -> bool:
+    """A person at a terminal, not a service: stdin is a TTY and systemd did not start us."""
+    if os.environ.get("INVOCATION_ID") or os.environ.get("NOTIFY_SOCKET"):
+        return False
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):  # a closed stdin
+        return False
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
@@ -170,6 +193,8 @@ def validate(config: RunConfig, need_model: bool = True) -> None:
         ("smoothing", 0.0 < config.smoothing <= 1.0, "must lie in (0, 1]"),
         ("reclassify", config.reclassify >= 0, "must be >= 0 (0: every frame)"),
     ]
+    if config.camera_wait is not None:
+        checks.append(("camera_wait", config.camera_wait >= 0, "must be >= 0 (0: retry forever)"))
     if config.threads is not None:
         checks.append(("threads", config.threads >= 1, "must be >= 1"))
     for key, ok, why in checks:

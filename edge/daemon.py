@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,9 +34,10 @@ class RunSummary:
     frames_seen: int = 0
     frames_processed: int = 0
     faces: int = 0
-    windows: int = 0
-    records_dropped: int = 0
+    windows: int = 0  # records stored
+    records_dropped: int = 0  # records produced but not stored (disk full, I/O error)
     stopped_by: str = "end of source"
+    camera_problem: str | None = None  # why a live source never delivered a frame
     stage_seconds: dict = field(default_factory=dict)
 
 
@@ -69,16 +71,23 @@ class Daemon:
         clock=time.time,
     ) -> None:
         self.config = config
+        # The log dir first: an unusable one is a one-line error before anything is loaded.
+        self.log = JsonlLog(config.resolved_log_dir, config.keep_days, config.min_free_mb)
+        self.log.prepare()
         start = parse_iso(config.start_time) if config.start_time else None
         self.source = source or open_source(
-            config.camera, config.frame_timeout, config.reconnect_max, start=start
+            config.camera,
+            config.frame_timeout,
+            config.reconnect_max,
+            start=start,
+            give_up=config.resolved_camera_wait,
         )
         self.detector = detector or create_detector(
             config.detector, config.face_model, config.score, config.min_face
         )
         self.classifier = classifier or load_classifier(config)
         self.notifier = notifier or Notifier()
-        self.log = JsonlLog(config.resolved_log_dir, config.keep_days, config.min_free_mb)
+        self._model_stat = _stat(config.model)
         self._clock = clock
         self._stop = threading.Event()
         self.summary = RunSummary()
@@ -91,14 +100,30 @@ class Daemon:
 
     def _emit(self, record: dict) -> None:
         record["records_dropped"] = self.log.dropped
-        self.log.write(record)
-        self.summary.windows += 1
+        if self.log.write(record):
+            self.summary.windows += 1
+        self._check_model_file()
 
-    def _status(self, camera_ok: bool) -> str:
+    def _check_model_file(self) -> None:
+        """Say once that the model file changed on disk: the loaded copy keeps running."""
+        if self._model_stat is None or _stat(self.config.model) == self._model_stat:
+            return
+        log.warning(
+            "%s changed on disk; still running the loaded model (sha256 %s…); restart to use "
+            "the new file",
+            self.config.model,
+            self.classifier.card.sha256[:12],
+        )
+        self._model_stat = None
+
+    def _status(self, problem: str | None = None) -> str:
         s = self.summary
+        camera = f"camera lost: {problem}" if problem else "camera ok"
+        if not s.frames_seen and problem:
+            camera = f"waiting for the first frame: {problem}"
         text = (
             f"{s.frames_processed} frames processed, {s.faces} faces, {s.windows} windows, "
-            f"camera {'ok' if camera_ok else 'lost'}"
+            + camera
         )
         if self.log.dropped:
             text += f", {self.log.dropped} log records dropped ({self.log.last_error or 'ok now'})"
@@ -107,10 +132,6 @@ class Daemon:
     def run(self) -> RunSummary:
         config, source, notifier = self.config, self.source, self.notifier
         log.warning(RESPONSIBLE_USE)
-        try:
-            self.log.prepare()
-        except OSError as exc:
-            raise ConfigError(f"log dir {self.log.log_dir}: not usable ({exc.strerror})") from None
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
         pipeline = FramePipeline(self.detector, self.classifier, tracker, config.reclassify)
         is_file = isinstance(source, FileSource)
@@ -127,6 +148,7 @@ class Daemon:
         last_processed = float("-inf")
         last_ts = None
         last_status = self._clock()
+        last_problem = None
         source_dropped = 0
         ready = False
         s = self.summary
@@ -141,10 +163,16 @@ class Daemon:
                     source_dropped = source.dropped
                 if self._stop.is_set():
                     break
-                if self._clock() - last_status >= 10.0:
-                    last_status = self._clock()
-                    notifier.status(self._status(not getattr(source, "lost", False)))
+                problem = getattr(source, "problem", None)
+                if self._clock() - last_status >= 10.0 or problem != last_problem:
+                    last_status, last_problem = self._clock(), problem
+                    if ready:
+                        notifier.status(self._status(problem))
+                    else:  # systemd's start timeout must not kill a service waiting for a camera
+                        notifier.extending(self._status(problem), 30.0)
                 if frame is None:
+                    if getattr(source, "retrying", False):
+                        notifier.watchdog()  # alive and reopening the camera, not hung
                     continue
                 last_ts = ts
                 s.frames_seen += 1
@@ -159,7 +187,7 @@ class Daemon:
                     s.faces += len(observations)
                     if not ready:
                         ready = True
-                        notifier.ready(self._status(True))
+                        notifier.ready(self._status())
                         log.info("ready: first frame processed (%d faces)", len(observations))
                     notifier.watchdog()
                 if config.max_frames and s.frames_seen >= config.max_frames:
@@ -180,7 +208,10 @@ class Daemon:
                     self._emit(record)
             s.records_dropped = self.log.dropped
             s.stage_seconds = dict(pipeline.seconds)
-            notifier.status(self._status(True) + f"; stopping ({s.stopped_by})")
+            if not s.frames_seen and source.live:
+                why = getattr(source, "why", None)
+                s.camera_problem = f"{source.name}: {why}" if why else source.name
+            notifier.status(self._status() + f"; stopping ({s.stopped_by})")
             notifier.stopping()
         log.info(
             "stopped (%s): %d frames seen, %d processed, %d windows, %d records dropped",
@@ -191,3 +222,12 @@ class Daemon:
             s.records_dropped,
         )
         return s
+
+
+def _stat(path: str | None) -> tuple | None:
+    """What tells a replaced file apart: inode, size, mtime (None when there is no such file)."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if st else None
