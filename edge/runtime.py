@@ -6,7 +6,6 @@ numpy<2), ``tf.lite`` (TensorFlow; last resort, never imported unless the others
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import os
@@ -94,12 +93,9 @@ class Classifier:
         if self.card.model_format != "tflite":
             raise ModelFileError(f"{self.model_path}: the device runs .tflite models only")
         self.runtime = runtime or select_runtime()
-        # The bytes, not the path: a path is memory-mapped, and a model file overwritten in
-        # place (cp new.tflite over it) would change the weights under the running daemon.
-        content = _read_model(self.model_path, self.card.sha256)
         try:
             self._interp = self.runtime.interpreter_class(
-                model_content=content, num_threads=threads or os.cpu_count()
+                model_path=str(self.model_path), num_threads=threads or os.cpu_count()
             )
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
@@ -156,14 +152,3 @@ class Classifier:
         raw = self._interp.get_tensor(self._out_index)
         oq = card.output_quantization
         return dequantize(raw, oq.scale, oq.zero_point) if oq else raw.astype(np.float32)
-
-
-def _read_model(path: Path, sha256: str) -> bytes:
-    """The model file's bytes, checked against the card's sha256 (it may change after the check)."""
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read the model ({exc.strerror or exc})") from None
-    if hashlib.sha256(content).hexdigest() != sha256:
-        raise ModelFileError(f"{path}: changed while it was loaded; try again")
-    return content

@@ -268,10 +268,9 @@ class LiveSource(FrameSource):
                     yield self._clock(), None
                     continue
                 ts, frame = item
-                seen = True
+                seen, self.problem = True, None
                 if self.lost:
                     self.lost = False
-                    self.problem = None
                     log.warning("%s: frames again", self.name)
                     if self.listener:
                         self.listener.camera_found(ts)

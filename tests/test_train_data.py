@@ -229,3 +229,16 @@ def test_concat_keeps_rows_in_order_with_their_metadata():
     ]
     assert fused.skipped == {"a": {"corrupt": 1}, "b": {"corrupt": 1}}
     assert len(Prepared.concat(parts, 4)) == 5
+
+
+def test_a_dataset_with_no_usable_image_leaves_no_cache_entry(tmp_path, yunet_model):
+    from fer_edge.detect import create_detector
+
+    root = tmp_path / "jaffe"
+    root.mkdir()
+    cv2.imwrite(str(root / "NA.SU1.79.tiff"), np.full((128, 128), 90, np.uint8))  # no face
+    cache = tmp_path / "cache"
+    detector = create_detector("yunet", yunet_model)
+    prepared = data.load_sources([("jaffe", root)], 48, cache_dir=cache, detector=detector)
+    assert len(prepared) == 0 and prepared.skipped["jaffe"] == {"no face": 1}
+    assert not cache.exists() or list(cache.iterdir()) == []

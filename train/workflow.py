@@ -58,7 +58,6 @@ def fit_run(
 ) -> dict:
     """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
     _refuse_overwrite(out, params.resume)
-    out.mkdir(parents=True, exist_ok=True)
     prepared = prep.load(specs, params.image_size, seed=params.seed)
     prepared = data.cap_per_class(prepared, max_per_class, params.seed)
     train_part = prepared.select(prepared.splits == "train")
@@ -66,6 +65,7 @@ def fit_run(
     test_part = prepared.select(prepared.splits == "test")
     if len(train_part) == 0:
         raise ConfigError("no training images left after reading the datasets")
+    out.mkdir(parents=True, exist_ok=True)  # only now: a failure before leaves no folder
     comp = data.composition(prepared)
     _write_json(out / "composition.json", comp)
     run = {
