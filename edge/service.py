@@ -211,7 +211,8 @@ class Installer:
         unit = render_unit(command or exec_command())
         actions.append(self._write(UNIT, unit, manifest, "unit"))
         actions.append(Action(f"record {MANIFEST}", lambda: self._write_manifest(manifest)))
-        actions += self._systemctl(["daemon-reload"], ["enable", "--now", SERVICE])
+        # --no-block: READY=1 waits for a first frame, and a camera may be plugged in later.
+        actions += self._systemctl(["daemon-reload"], ["enable", "--now", SERVICE, "--no-block"])
         return actions
 
     def plan_uninstall(self) -> list[Action]:
