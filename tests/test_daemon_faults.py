@@ -298,3 +298,41 @@ def test_camera_wait_is_an_option_with_checked_values(tmp_path):
     assert build_config(cfg).resolved_camera_wait == 45.0
     result = CliRunner().invoke(main, ["check-config", "--model", "m", "--camera-wait", "-1"])
     assert result.exit_code == 78 and "camera-wait -1.0: must be >= 0" in result.output
+
+
+def test_extending_tells_systemd_the_start_goes_on(tmp_path):
+    import socket
+
+    from fer_edge.notify import Notifier
+
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        server.settimeout(1)
+        Notifier({"NOTIFY_SOCKET": address}).extending("waiting for\ncamera 7", 30)
+        assert server.recv(4096) == b"EXTEND_TIMEOUT_USEC=30000000\nSTATUS=waiting for camera 7"
+
+
+def test_sighup_is_logged_and_the_run_goes_on(tmp_path, monkeypatch, head_bgr, yunet_model, caplog):
+    import signal
+
+    class HangsUpOnce(FakeClassifier):
+        def predict(self, crops):
+            if not self.calls:
+                os.kill(os.getpid(), signal.SIGHUP)
+            return super().predict(crops)
+
+    monkeypatch.setattr("fer_edge.daemon.load_classifier", lambda config: HangsUpOnce())
+    previous = signal.getsignal(signal.SIGHUP)
+    clip = write_face_clip(tmp_path / "c.avi", head_bgr, 20)
+    args = ["--camera", str(clip), "--window", "1", "--start-time", START]
+    try:
+        result = run_cli(
+            *args, "--log-dir", str(tmp_path / "logs"), "--face-model", str(yunet_model)
+        )
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert result.exit_code == 0, result.output
+    assert "stopped by end of source" in result.output  # not by the hang-up
+    assert any("SIGHUP received: nothing to reload" in r.getMessage() for r in caplog.records)
+    assert len(list(read_records(tmp_path / "logs"))) == 2
