@@ -3,7 +3,8 @@
 Short mode (default, CI-sized, ~1.5 min): 60 s, a sample every 2 s, 10 s windows, 20 s warm-up.
 Long mode (``--long``, for people): 30 min, a sample every 10 s, 60 s windows, 3 min warm-up.
 Growth after warm-up = mean of the last 3 samples minus mean of the first 3 after warm-up.
-Targets: RSS growth < 5 MB, file descriptors flat, no window missing. Prints one JSON object.
+Targets: RSS growth < 5 MB, file descriptors flat (the log file is open only while a record is
+written: one more then), no window missing. Prints one JSON object.
 
     python bench/bench_soak.py [--long] [--seconds S] [--max-fps 5] [--nice 10]
 """
@@ -104,7 +105,12 @@ def main() -> None:
             "growth_after_warmup": round(growth, 2),
             "slope_mb_per_hour": round(slope_per_hour(after) or 0.0, 2),
         },
-        "fds": {"min": min(fds), "max": max(fds), "growth": fds[-1] - fds[0]},
+        "fds": {
+            "min": min(fds),
+            "max": max(fds),
+            "growth": fds[-1] - fds[0],
+            "samples_above_min": sum(f > min(fds) for f in fds),
+        },
         "windows": {
             "written": len(records),
             "missing": len(log["breaks"]),
@@ -135,7 +141,8 @@ def main() -> None:
         "targets": TARGETS,
         "meets": {
             "rss_growth_mb": growth < TARGETS["rss_growth_mb"],
-            "fds_flat": max(fds) == min(fds),
+            # flat: back where it started; one more only while a record is being written
+            "fds_flat": fds[-1] == fds[0] and max(fds) - min(fds) <= 1,
             "no_window_missing": not log["breaks"] and log["unparsable_or_torn"] == 0,
             "clean_exit": rc == 0,
         },
