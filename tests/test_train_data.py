@@ -243,3 +243,18 @@ def test_a_run_records_its_crop_recipe_and_later_steps_read_it_back():
     assert data.run_recipe({"crop": recipe.to_dict(), "parameters": {"image_size": 96}}) == recipe
     # A run folder from before the recipe was recorded: fer-train's recipe at its image size.
     assert data.run_recipe({"parameters": {"image_size": 64}}) == CropRecipe(64)
+
+
+def test_a_dataset_with_no_usable_image_leaves_no_cache_entry(tmp_path, yunet_model):
+    from fer_edge.faces.detect import create_detector
+
+    root = tmp_path / "jaffe"
+    root.mkdir()
+    cv2.imwrite(str(root / "NA.SU1.79.tiff"), np.full((128, 128), 90, np.uint8))  # no face
+    cache = tmp_path / "cache"
+    detector = create_detector("yunet", yunet_model)
+    prepared = data.load_sources(
+        [("jaffe", root)], CropRecipe(48), cache_dir=cache, detector=detector
+    )
+    assert len(prepared) == 0 and prepared.skipped["jaffe"] == {"no face": 1}
+    assert not cache.exists() or list(cache.iterdir()) == []

@@ -64,7 +64,6 @@ def fit_run(
     params = replace(params, image_size=start_lib.image_size(params.image_size, start))
     # The one crop recipe of this run: read back from run.json and the card by every later step.
     recipe = start.crop if start else CropRecipe(size=params.image_size)
-    out.mkdir(parents=True, exist_ok=True)
     prepared = prep.load(specs, recipe, seed=params.seed)
     prepared = data.cap_per_class(prepared, max_per_class, params.seed)
     train_part = prepared.select(prepared.splits == "train")
@@ -72,6 +71,7 @@ def fit_run(
     test_part = prepared.select(prepared.splits == "test")
     if len(train_part) == 0:
         raise ConfigError("no training images left after reading the datasets")
+    out.mkdir(parents=True, exist_ok=True)  # only now: a failure before leaves no folder
     comp = data.composition(prepared)
     _write_json(out / "composition.json", comp)
     run = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 
 from ..config import RunConfig
@@ -88,15 +86,13 @@ def _camera(config: RunConfig) -> Check:
 
 
 def _log_dir(config: RunConfig) -> Check:
+    from ..record.jsonl import JsonlLog
+
     folder = config.resolved_log_dir
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-") as fh:
-            fh.write(b"ok\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        return False, "log dir", f"{folder}: not writable ({exc.strerror or exc})"
+        JsonlLog(folder).check_dir()
+    except FerError as exc:
+        return False, "log dir", str(exc)
     return True, "log dir", f"{folder} writable"
 
 
