@@ -82,8 +82,14 @@ def select_runtime(preferred: str | None = None) -> Runtime:
     )
 
 
-#: What the runtime's C++ side prints to stderr at every start: our debug log, not the user's.
-_ROUTINE = ("INFO: Created TensorFlow Lite XNNPACK delegate",)
+#: What LiteRT's and TensorFlow's C++ sides print to stderr at every start or conversion:
+#: our debug log, not the user's terminal.
+_ROUTINE = (
+    "Created TensorFlow Lite XNNPACK delegate",
+    "All log messages before absl::InitializeLog() is called",
+    "oneDNN custom operations are on",
+    "fully_quantize: ",
+)
 
 
 @contextlib.contextmanager
@@ -91,7 +97,8 @@ def native_stderr_to_log() -> Iterator[None]:
     """Route what native code writes to file descriptor 2 meanwhile into our log.
 
     The runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to stderr
-    whenever a model loads; that line goes to the debug log, anything else as a warning.
+    whenever a model loads (TensorFlow prints similar lines at import and conversion); such
+    routine lines go to the debug log, anything else as a warning.
     """
     try:
         sys.stderr.flush()
@@ -109,7 +116,7 @@ def native_stderr_to_log() -> Iterator[None]:
             capture.seek(0)
             for line in capture.read().decode(errors="replace").splitlines():
                 if line.strip():
-                    routine = line.startswith(_ROUTINE)
+                    routine = any(text in line for text in _ROUTINE)
                     log.log(logging.DEBUG if routine else logging.WARNING, "runtime: %s", line)
 
 
