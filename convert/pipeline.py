@@ -19,7 +19,8 @@ import numpy as np
 from fer_edge.classify.runtime import Classifier
 from fer_edge.contract.card import ModelCard, card_path_for, load_for_model, sha256_file
 from fer_edge.contract.errors import CardError, ConfigError, FerError, ModelFileError
-from fer_train.data import read_run
+from fer_edge.contract.recipe import CropRecipe
+from fer_train.data import read_run, run_recipe
 from fer_train.predict import KerasPredictor
 
 from . import parity as parity_mod
@@ -83,6 +84,15 @@ class Source:
             card = load_for_model(keras_path)
         return cls(keras_path, run_dir, card)
 
+    def recipe(self, size: int) -> CropRecipe:
+        """The crop recipe the model was trained with: its card's, else its run's, else
+        fer-train's at the model's input size."""
+        if self.card is not None:
+            return self.card.crop
+        if self.run_dir is not None:
+            return run_recipe(read_run(self.run_dir))
+        return CropRecipe(size=size)
+
     def describe(self) -> dict:
         sha = self.card.sha256 if self.card else sha256_file(self.keras_path)
         info: dict = {"keras_model": str(self.keras_path), "keras_sha256": sha}
@@ -92,7 +102,6 @@ class Source:
             info["run_sources"] = run.get("sources", [])
             info["run_parameters"] = run.get("parameters", {})
         if self.card is not None:
-            info["crop"] = self.card.crop.to_dict()
             info["training"] = self.card.training
             info["metrics"] = self.card.metrics
         return info
@@ -138,9 +147,9 @@ def output_folder(folder: Path) -> Iterator[None]:
         raise
 
 
-def _calibration(req: Request, source: Source, size: int) -> tuple[np.ndarray, dict]:
+def _calibration(req: Request, source: Source, recipe: CropRecipe) -> tuple[np.ndarray, dict]:
     if req.calibration:
-        prepared = sources.from_specs(req.calibration, size, "calibration")
+        prepared = sources.from_specs(req.calibration, recipe, "calibration")
         origin = [f"{k}={p}" for k, p in req.calibration]
     elif source.run_dir is not None:
         prepared, split = sources.from_run(
@@ -156,9 +165,9 @@ def _calibration(req: Request, source: Source, size: int) -> tuple[np.ndarray, d
     return images, {"from": origin, "samples": int(len(images))}
 
 
-def _validation(req: Request, source: Source, size: int):
+def _validation(req: Request, source: Source, recipe: CropRecipe):
     if req.validate:
-        prepared = sources.from_specs(req.validate, size, "validation")
+        prepared = sources.from_specs(req.validate, recipe, "validation")
         return prepared, [f"{k}={p}" for k, p in req.validate]
     if source.run_dir is None:
         raise ConfigError(
@@ -178,21 +187,22 @@ def run(req: Request) -> tuple[Path, ModelCard]:
     check_writable(out)
     model = load_keras(source.keras_path)
     size = check_model(model)
-    if source.card is not None and source.card.input_size != size:
+    recipe = source.recipe(size)
+    if recipe.size != size:
         raise CardError(
-            f"{source.keras_path}: model input {size} px but its card says {source.card.input_size}"
+            f"{source.keras_path}: model input {size} px but its card says {recipe.size}"
         )
     info = source.describe()
     representative = None
     if req.mode == "int8":
-        representative, info["calibration"] = _calibration(req, source, size)
-    validation, info["validation"] = _validation(req, source, size)
+        representative, info["calibration"] = _calibration(req, source, recipe)
+    validation, info["validation"] = _validation(req, source, recipe)
     info["uint8_io"] = req.uint8_io if req.mode == "int8" else False
 
     started = time.perf_counter()
     data = convert_to_bytes(model, req.mode, representative, uint8_io=req.uint8_io)
     info["conversion_seconds"] = round(time.perf_counter() - started, 2)
-    with output_folder(out.parent), write_model(out, data, req.mode, size, info) as (tmp, card):
+    with output_folder(out.parent), write_model(out, data, req.mode, recipe, info) as (tmp, card):
         classifier = Classifier(tmp, card=card)
         p_float = KerasPredictor(model).predict(validation.images, batch_size=64)
         p_conv = classifier.predict(validation.images, batch_size=64)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_edge.classify.runtime import select_runtime
+from fer_edge.classify.runtime import native_stderr_to_log, select_runtime
 from fer_edge.contract import atomic
 from fer_edge.contract.card import ModelCard, Quantization, sha256_file, write_card
 from fer_edge.contract.errors import ConfigError, ModelFileError
@@ -74,7 +74,8 @@ def convert_to_bytes(
         converter.inference_output_type = io_type
     captured = io.StringIO()
     try:
-        with contextlib.redirect_stdout(captured):  # Keras prints its SavedModel signature
+        # Keras prints its SavedModel signature; the converter's C++ side its settings.
+        with contextlib.redirect_stdout(captured), native_stderr_to_log():
             return converter.convert()
     except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and others
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -123,11 +124,12 @@ def read_tensor_contract(tflite_path: str | os.PathLike) -> dict[str, Any]:
 def build_card(
     tflite_path: str | os.PathLike,
     mode: str,
-    size: int,
+    crop: CropRecipe,
     source: dict | None = None,
     model_file: str | None = None,
 ) -> ModelCard:
-    """The card of a converted model: contract read back from the file, crop from ``source``."""
+    """The card of a converted model: the tensor contract read back from the file, the crop
+    recipe the model was trained with, and ``source``'s training and metrics."""
     tflite_path = Path(tflite_path)
     contract = read_tensor_contract(tflite_path)
     if contract["input_signature"][0] != -1:
@@ -136,12 +138,6 @@ def build_card(
             f"(input signature {contract['input_signature']})"
         )
     source = dict(source or {})
-    crop_src = source.get("crop") or {}
-    crop = CropRecipe(
-        size=size,
-        margin=float(crop_src.get("margin", CropRecipe.margin)),
-        align=bool(crop_src.get("align", CropRecipe.align)),
-    )
     return ModelCard(
         model_file=model_file or tflite_path.name,
         model_format="tflite",
@@ -160,7 +156,7 @@ def build_card(
 
 @contextlib.contextmanager
 def write_model(
-    out_path: Path, data: bytes, mode: str, size: int, source: dict | None
+    out_path: Path, data: bytes, mode: str, crop: CropRecipe, source: dict | None
 ) -> Iterator[tuple[Path, ModelCard]]:
     """The one writer of a converted model and its card (``OUT.json``).
 
@@ -172,7 +168,7 @@ def write_model(
     with atomic.atomic_path(out_path) as tmp_model:
         tmp_model.write_bytes(data)
         tmp_model.chmod(0o644)
-        card = build_card(tmp_model, mode, size, source, model_file=out_path.name)
+        card = build_card(tmp_model, mode, crop, source, model_file=out_path.name)
         yield tmp_model, card
         write_card(card, out_path.with_suffix(".json"))
         out_path.with_suffix(".json").chmod(0o644)
@@ -184,20 +180,25 @@ def convert(
     out_path: Path,
     representative: np.ndarray | None = None,
     *,
+    crop: CropRecipe | None = None,
     source: dict | None = None,
     uint8_io: bool = False,
 ) -> ModelCard:
     """Convert ``model`` (Keras model or .keras path) and write ``out_path`` plus its card.
 
-    ``source`` describes where the model came from; its ``crop`` (margin, align), ``training``
-    and ``metrics`` entries are carried into the card. Both files are written atomically.
+    ``crop``: the recipe the model was trained with (default: fer-train's at the model's
+    size). ``source`` describes where the model came from; its ``training`` and ``metrics``
+    entries are carried into the card. Both files are written atomically.
     """
     if isinstance(model, (str, os.PathLike)):
         model = load_keras(model)
     out_path = Path(out_path)
     size = check_model(model)
+    crop = crop or CropRecipe(size=size)
+    if crop.size != size:
+        raise ConfigError(f"crop size {crop.size} differs from the model's input {size} px")
     data = convert_to_bytes(model, mode, representative, uint8_io=uint8_io)
-    with write_model(out_path, data, mode, size, source) as (_, card):
+    with write_model(out_path, data, mode, crop, source) as (_, card):
         pass
     log.info("wrote %s (%s, %.1f MB)", out_path, mode, len(data) / 1e6)
     return card

@@ -27,9 +27,9 @@ def _data():
     return data
 
 
-def from_specs(specs: list[tuple[str, Path]], image_size: int, what: str):
+def from_specs(specs: list[tuple[str, Path]], recipe, what: str):
     """Load dataset folders strictly (an unreadable image is an error, not a skip)."""
-    prepared = _data().load_sources(specs, image_size, strict=True)
+    prepared = _data().load_sources(specs, recipe, strict=True)
     if len(prepared.images) == 0:
         names = ", ".join(f"{k}={p}" for k, p in specs)
         raise ConfigError(f"no {what} images found in {names}")

@@ -89,6 +89,11 @@ class RunConfig:
         10000, "Most records waiting for the broker; older ones stay in the local log only."
     )
     metrics_port: int = option(0, "Prometheus metrics on 127.0.0.1:PORT; 0: off.")
+    camera_wait: float | None = option(
+        None,
+        "Give up (exit 69) without a first frame after this many seconds; 0: retry forever "
+        "[30 at a terminal, else 0].",
+    )
     detect_every: int = option(1, "Run the face detector every N frames, track in between.")
     readable_face: float = option(24.0, "Faces narrower (px) are counted unreadable; 0: off.")
     max_yaw: float = option(25.0, "Faces turned more (degrees, from landmarks) are unreadable.")
@@ -110,6 +115,17 @@ class RunConfig:
     def resolved_log_dir(self) -> Path:
         return Path(self.log_dir or os.environ.get("STATE_DIRECTORY") or "./fer-edge-logs")
 
+    @property
+    def resolved_camera_wait(self) -> float:
+        """Seconds to wait for a first frame before giving up (exit 69); 0: retry forever.
+
+        Default: 30 s at a terminal (a person wants a quick, clear failure), forever under
+        systemd or without a terminal (a service outlives a camera that is plugged in later).
+        """
+        if self.camera_wait is not None:
+            return self.camera_wait
+        return 30.0 if _interactive() else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -125,6 +141,16 @@ def option_type(name: str) -> type:
 
 
 _TYPES = {name: option_type(name) for name in _FIELDS}
+
+
+def _interactive() -> bool:
+    """A person at a terminal, not a service: stdin is a TTY and systemd did not start us."""
+    if os.environ.get("INVOCATION_ID") or os.environ.get("NOTIFY_SOCKET"):
+        return False
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):  # a closed stdin
+        return False
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
@@ -221,6 +247,8 @@ def validate(config: RunConfig) -> None:
     ]
     if config.mqtt_port is not None:
         checks.append(("mqtt_port", 1 <= config.mqtt_port <= 65535, "must be a port"))
+    if config.camera_wait is not None:
+        checks.append(("camera_wait", config.camera_wait >= 0, "must be >= 0 (0: retry forever)"))
     if config.threads is not None:
         checks.append(("threads", config.threads >= 1, "must be >= 1"))
     for key, ok, why in checks:

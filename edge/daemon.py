@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,9 +37,10 @@ class RunSummary:
     frames_seen: int = 0
     frames_processed: int = 0
     faces: int = 0
-    windows: int = 0
-    records_dropped: int = 0
+    windows: int = 0  # records stored
+    records_dropped: int = 0  # records produced but not stored (disk full, I/O error)
     stopped_by: str = "end of source"
+    camera_problem: str | None = None  # why a live source never delivered a frame
     stage_seconds: dict = field(default_factory=dict)
 
 
@@ -73,16 +75,24 @@ class Daemon:
         clock=time.time,
     ) -> None:
         self.config = config
+        # The log dir first: an unusable one is a one-line error before anything is loaded.
+        self.log = JsonlLog(config.resolved_log_dir, config.keep_days, config.min_free_mb)
+        self.log.prepare()
         start = parse_iso(config.start_time) if config.start_time else None
         self.source = source or open_source(
-            config.camera, config.frame_timeout, config.reconnect_max, start=start
+            config.camera,
+            config.frame_timeout,
+            config.reconnect_max,
+            start=start,
+            give_up=config.resolved_camera_wait,
         )
         self.detector = detector or create_detector(
             config.detector, config.face_model, config.score, config.min_face
         )
         self.classifier = classifier or load_classifier(config)
         self.notifier = notifier or Notifier()
-        self.log = JsonlLog(config.resolved_log_dir, config.keep_days, config.min_free_mb)
+        self._model_path = getattr(self.classifier, "model_path", None)
+        self._model_stat = _stat(self._model_path)
         self.metrics = Metrics(config.metrics_port) if config.metrics_port else None
         self.publisher = None
         self._clock = clock
@@ -98,7 +108,9 @@ class Daemon:
     def _emit(self, record: dict) -> None:
         record["records_dropped"] = self.log.dropped
         written = self.log.write(record)
-        self.summary.windows += 1
+        if written:
+            self.summary.windows += 1
+        self._check_model_file()
         if self.metrics:
             self.metrics.records.labels("written" if written else "dropped").inc()
             self.metrics.fps.set(record["frames_processed"] / self.config.window)
@@ -126,11 +138,26 @@ class Daemon:
             if self.publisher:
                 self.metrics.backlog.set(self.publisher.backlog)
 
-    def _status(self, camera_ok: bool) -> str:
+    def _check_model_file(self) -> None:
+        """Say once that the model file changed on disk: the loaded copy keeps running."""
+        if self._model_stat is None or _stat(self._model_path) == self._model_stat:
+            return
+        log.warning(
+            "%s changed on disk; still running the loaded model (sha256 %s…); restart to use "
+            "the new file",
+            self._model_path,
+            self.classifier.card.sha256[:12],
+        )
+        self._model_stat = None
+
+    def _status(self, problem: str | None = None) -> str:
         s = self.summary
+        camera = f"camera lost: {problem}" if problem else "camera ok"
+        if not s.frames_seen and problem:
+            camera = f"waiting for the first frame: {problem}"
         text = (
             f"{s.frames_processed} frames processed, {s.faces} faces, {s.windows} windows, "
-            f"camera {'ok' if camera_ok else 'lost'}"
+            + camera
         )
         if self.log.dropped:
             text += f", {self.log.dropped} log records dropped ({self.log.last_error or 'ok now'})"
@@ -139,10 +166,6 @@ class Daemon:
     def run(self) -> RunSummary:
         config, source, notifier = self.config, self.source, self.notifier
         log.warning(RESPONSIBLE_USE)
-        try:
-            self.log.prepare()
-        except OSError as exc:
-            raise ConfigError(f"log dir {self.log.log_dir}: not usable ({exc.strerror})") from None
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
         card = self.classifier.card
         self._start_fleet(card)
@@ -171,6 +194,7 @@ class Daemon:
         last_processed = float("-inf")
         last_ts = None
         last_status = self._clock()
+        last_problem = None
         source_dropped = 0
         ready = False
         s = self.summary
@@ -185,12 +209,17 @@ class Daemon:
                     source_dropped = source.dropped
                 if self._stop.is_set():
                     break
-                if self._clock() - last_status >= 10.0:
-                    last_status = self._clock()
-                    camera_ok = not getattr(source, "lost", False)
-                    notifier.status(self._status(camera_ok))
-                    self._camera_state(camera_ok)
+                problem = getattr(source, "problem", None)
+                if self._clock() - last_status >= 10.0 or problem != last_problem:
+                    last_status, last_problem = self._clock(), problem
+                    self._camera_state(problem is None)
+                    if ready:
+                        notifier.status(self._status(problem))
+                    else:  # systemd's start timeout must not kill a service waiting for a camera
+                        notifier.extending(self._status(problem), 30.0)
                 if frame is None:
+                    if getattr(source, "retrying", False):
+                        notifier.watchdog()  # alive and reopening the camera, not hung
                     continue
                 last_ts = ts
                 s.frames_seen += 1
@@ -207,7 +236,7 @@ class Daemon:
                         self.metrics.observe_frame(pipeline.seconds, len(observations))
                     if not ready:
                         ready = True
-                        notifier.ready(self._status(True))
+                        notifier.ready(self._status())
                         log.info("ready: first frame processed (%d faces)", len(observations))
                     notifier.watchdog()
                 if config.max_frames and s.frames_seen >= config.max_frames:
@@ -228,7 +257,10 @@ class Daemon:
                     self._emit(record)
             s.records_dropped = self.log.dropped
             s.stage_seconds = dict(pipeline.seconds)
-            notifier.status(self._status(True) + f"; stopping ({s.stopped_by})")
+            if not s.frames_seen and source.live:
+                why = getattr(source, "why", None)
+                s.camera_problem = f"{source.name}: {why}" if why else source.name
+            notifier.status(self._status() + f"; stopping ({s.stopped_by})")
             notifier.stopping()
             if self.publisher:
                 self.publisher.stop()
@@ -241,3 +273,12 @@ class Daemon:
             s.records_dropped,
         )
         return s
+
+
+def _stat(path: str | None) -> tuple | None:
+    """What tells a replaced file apart: inode, size, mtime (None when there is no such file)."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if st else None

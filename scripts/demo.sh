@@ -27,7 +27,7 @@ echo "   15 copies of scikit-image's public-domain astronaut photo; he smiles: e
 fer-edge models | sed -n '1,6p'
 fer-edge run --camera "$OUT/astronaut.avi" "${DETECTOR[@]}" --window 5 --min-group 5 \
   --log-dir "$OUT/default-logs"
-echo "-- windows of the DEFAULT model (class shares of 1 % or more):"
+echo "-- windows of the DEFAULT model (class shares of readable faces, 1 % or more):"
 python scripts/demo_windows.py "$OUT/default-logs"
 
 echo

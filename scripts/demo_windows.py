@@ -10,6 +10,10 @@ from fer_edge.record.jsonl import read_records
 def main(log_dir: str) -> None:
     for r in read_records(log_dir):
         head = f"{r['start'][11:19]}-{r['end'][11:19]}  {r['tracks']:>2} faces"
+        seen = r["faces_readable"] + r["faces_unreadable"]
+        if r["faces_unreadable"]:
+            why = ", ".join(f"{k} {n}" for k, n in r["unreadable"].items())
+            head += f" ({r['faces_unreadable'] / seen:.0%} of sightings unreadable: {why})"
         if r["suppressed"]:
             print(f"{head}  suppressed (fewer than {r['min_group']} faces)")
             continue

@@ -58,3 +58,20 @@ def test_compare_passes_at_threshold():
     result = parity.compare(_probs(top), _probs(top, 0.8), top, threshold=1.0)
     assert result["passed"] is True and result["agreement"] == 1.0
     assert result["mean_abs_diff"] > 0
+
+
+def test_conversion_crops_by_the_recipe_the_model_was_trained_with(tmp_path):
+    import json
+
+    from fer_convert.pipeline import Source
+    from fer_edge.contract.recipe import CropRecipe
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"stand-in")
+    recorded = CropRecipe(32, 0.2, False)
+    (run / "run.json").write_text(
+        json.dumps({"crop": recorded.to_dict(), "parameters": {"image_size": 32}})
+    )
+    assert Source(run / "model.keras", run, None).recipe(32) == recorded  # the run's
+    assert Source(run / "model.keras", None, None).recipe(32) == CropRecipe(32)  # no record

@@ -13,6 +13,7 @@ from fer_convert.quantize import MODES, convert  # noqa: E402
 from fer_edge.classify.runtime import Classifier, select_runtime  # noqa: E402
 from fer_edge.contract.card import load_for_model, read_card, sha256_file  # noqa: E402
 from fer_edge.contract.errors import ConfigError, ModelFileError  # noqa: E402
+from fer_edge.contract.recipe import CropRecipe
 
 pytestmark = pytest.mark.tf
 
@@ -27,13 +28,15 @@ def converted(trained, tmp_path_factory):
     """The trained tiny model converted in every mode (plus int8 with uint8 I/O)."""
     out_dir = tmp_path_factory.mktemp("converted")
     calibration, _ = separable_set(4, seed=3)
-    source = {"crop": {"size": 32, "margin": 0.25, "align": False}, "training": {"epochs": 15}}
+    source = {"training": {"epochs": 15}}
+    crop = CropRecipe(32, 0.25, False)
     paths = {}
     for mode in MODES:
         paths[mode] = out_dir / f"m_{mode}.tflite"
-        convert(trained, mode, paths[mode], calibration if mode == "int8" else None, source=source)
+        representative = calibration if mode == "int8" else None
+        convert(trained, mode, paths[mode], representative, crop=crop, source=source)
     paths["uint8"] = out_dir / "m_uint8.tflite"
-    convert(trained, "int8", paths["uint8"], calibration, source=source, uint8_io=True)
+    convert(trained, "int8", paths["uint8"], calibration, crop=crop, source=source, uint8_io=True)
     return paths
 
 
@@ -68,7 +71,7 @@ def test_card_matches_the_converted_tensors(converted, key, io_dtype):
             assert quant is None
         else:
             assert quant.scale == pytest.approx(scale) and quant.zero_point == zero
-    # crop recipe: size from the model, margin/align from the source card
+    # the crop recipe the model was trained with
     assert (card.crop.size, card.crop.margin, card.crop.align) == (32, 0.25, False)
     assert card.training == {"epochs": 15}
 

@@ -191,7 +191,7 @@ def test_a_packaged_model_that_does_not_match_its_card_exits_78(
     result, logs = _run(tmp_path, clip, yunet_model)
     assert result.exit_code == 78
     assert "does not match its model card" in result.output
-    assert result.output.count("\n") == 1 and not logs.exists()
+    assert result.output.count("\n") == 1 and list(logs.iterdir()) == []  # nothing written
 
 
 @pytest.mark.parametrize("missing", [".tflite", ".json"])
@@ -202,7 +202,7 @@ def test_a_missing_packaged_file_exits_78_in_one_line(
     result, logs = _run(tmp_path, clip, yunet_model)
     assert result.exit_code == 78
     assert "packaged default model is missing" in result.output and missing in result.output
-    assert result.output.count("\n") == 1 and not logs.exists()
+    assert result.output.count("\n") == 1 and list(logs.iterdir()) == []  # nothing written
 
 
 def test_models_info_shows_the_model_its_data_and_terms():
@@ -213,3 +213,22 @@ def test_models_info_shows_the_model_its_data_and_terms():
     assert "96x96" in out and "int8" in out and "fer2013, ckplus, jaffe" in out
     assert "63.2%" in out and "47.8%" in out and "non-commercial" in out
     assert "classroom footage" in out
+
+
+def test_the_runtimes_native_start_line_stays_out_of_the_users_stderr(capfd, caplog):
+    caplog.set_level("DEBUG", logger="fer_edge.classify.runtime")
+    Classifier(PACKAGED)
+    assert "XNNPACK" not in capfd.readouterr().err
+    routine = [r for r in caplog.records if "XNNPACK delegate" in r.getMessage()]
+    assert all(r.levelname == "DEBUG" for r in routine)
+
+
+def test_other_native_stderr_output_is_logged_as_a_warning(caplog):
+    import os
+
+    from fer_edge.classify.runtime import native_stderr_to_log
+
+    with native_stderr_to_log():
+        os.write(2, b"ERROR: something the runtime wants said\n")
+    (record,) = [r for r in caplog.records if "wants said" in r.getMessage()]
+    assert record.levelname == "WARNING"

@@ -126,3 +126,26 @@ def test_predict_prints_and_writes_every_class(trained, tmp_path):
     probs = [float(v) for v in rows[1].split(",")[2:]]
     assert sum(probs) == pytest.approx(1.0, abs=1e-3)
     assert "happy.png" in result.output and "surprise.png" in result.output
+
+
+def test_fit_failing_before_training_leaves_no_out_folder(tmp_path, yunet_model):
+    faceless = tmp_path / "jaffe"
+    faceless.mkdir()
+    cv2.imwrite(str(faceless / "NA.SU1.79.tiff"), np.full((128, 128), 90, np.uint8))
+    folder = tmp_path / "school" / "happy"
+    folder.mkdir(parents=True)
+    cv2.imwrite(str(folder / "a.png"), np.full((64, 64, 3), 90, np.uint8))
+    cases = {
+        "no training images left": f"jaffe={faceless}",  # every image skipped (no face)
+        "no JAFFE images": f"jaffe={folder.parent}",  # the wrong kind for this folder
+        "dataset path not found": f"folder={tmp_path}/missing",
+    }
+    for needle, spec in cases.items():
+        out = tmp_path / "runs" / "fit"
+        result = invoke(
+            "fit", "--data", spec, "--out", out, "--weights", "none",
+            "--face-model", yunet_model, "--cache-dir", tmp_path / "cache",
+        )  # fmt: skip
+        assert result.exit_code == 78 and needle in result.output, result.output
+        assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "cache").exists() or list((tmp_path / "cache").iterdir()) == []

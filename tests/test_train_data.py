@@ -12,6 +12,7 @@ import pytest
 
 from fer_edge.contract.errors import ConfigError, ImageReadError, UnknownLabelError
 from fer_edge.contract.labels import LABELS
+from fer_edge.contract.recipe import CropRecipe
 from fer_train import data, readers
 from fer_train.readers import read_dataset
 from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv
@@ -41,7 +42,9 @@ def test_fer2013_csv_splits_codes_and_cross_split_duplicates(tmp_path):
             (4, "1 2 3", "Training"),  # not a square image: skipped
         ],
     )
-    prepared = data.load_sources([("fer2013", csv_path)], 32, cache_dir=tmp_path / "cache")
+    prepared = data.load_sources(
+        [("fer2013", csv_path)], CropRecipe(32), cache_dir=tmp_path / "cache"
+    )
     got = sorted(zip(prepared.splits.tolist(), [LABELS[i] for i in prepared.labels], strict=True))
     assert got == [("test", "happy"), ("train", "anger"), ("train", "neutral"), ("val", "surprise")]
     assert prepared.images.shape == (4, 32, 32, 3) and prepared.images.dtype == np.uint8
@@ -77,7 +80,9 @@ def test_ckplus48_subjects_contempt_corrupt_and_strict(tmp_path):
     (root / "contempt").mkdir()
     cv2.imwrite(str(root / "contempt" / "S099_001_00000010.png"), np.zeros((48, 48), np.uint8))
     (root / "happy" / "S050_004_00000017.png").write_bytes(b"not a png")
-    prepared = data.load_sources([("ckplus", root)], 32, cache_dir=tmp_path / "cache", seed=3)
+    prepared = data.load_sources(
+        [("ckplus", root)], CropRecipe(32), cache_dir=tmp_path / "cache", seed=3
+    )
     assert prepared.skipped["ckplus"] == {"excluded label": 1, "unreadable": 1}
     assert len(prepared) == 6 * 6 * 2
     assert set(prepared.subjects.tolist()) == {f"S{10 + s:03d}" for s in range(6)}
@@ -86,7 +91,9 @@ def test_ckplus48_subjects_contempt_corrupt_and_strict(tmp_path):
     assert not (by_split["train"] & by_split["test"] or by_split["train"] & by_split["val"])
     assert not by_split["val"] & by_split["test"]
     with pytest.raises(ImageReadError, match="S050_004_00000017.png"):
-        data.load_sources([("ckplus", root)], 32, cache_dir=tmp_path / "cache", strict=True)
+        data.load_sources(
+            [("ckplus", root)], CropRecipe(32), cache_dir=tmp_path / "cache", strict=True
+        )
 
 
 def test_unknown_folder_label_lists_allowed_names(tmp_path):
@@ -140,7 +147,7 @@ def test_jaffe_palette_tiff_through_the_face_pipeline(tmp_path, head_bgr, yunet_
     (root / "README").write_text("JAFFE")
     detector = create_detector("yunet", yunet_model)
     prepared = data.load_sources(
-        [("jaffe", root)], 48, cache_dir=tmp_path / "cache", detector=detector
+        [("jaffe", root)], CropRecipe(48), cache_dir=tmp_path / "cache", detector=detector
     )
     assert sorted(prepared.subjects.tolist()) == ["KA", "KM"]
     assert sorted(LABELS[i] for i in prepared.labels) == ["anger", "happy"]
@@ -151,17 +158,17 @@ def test_jaffe_palette_tiff_through_the_face_pipeline(tmp_path, head_bgr, yunet_
 def test_cache_is_reused_and_keyed_by_parameters(tmp_path, monkeypatch):
     csv_path = write_fer2013_csv(tmp_path / "fer" / "fer2013.csv", per_class=2)
     cache = tmp_path / "cache"
-    first = data.load_sources([("fer2013", csv_path)], 32, cache_dir=cache)
+    first = data.load_sources([("fer2013", csv_path)], CropRecipe(32), cache_dir=cache)
     assert len(list(cache.glob("*.npz"))) == 1
 
     def fail(*args, **kwargs):
         raise AssertionError("re-read despite a cache entry")
 
     monkeypatch.setattr("fer_train.prepare._prepare", fail)
-    again = data.load_sources([("fer2013", csv_path)], 32, cache_dir=cache)
+    again = data.load_sources([("fer2013", csv_path)], CropRecipe(32), cache_dir=cache)
     np.testing.assert_array_equal(first.images, again.images)
     monkeypatch.undo()
-    data.load_sources([("fer2013", csv_path)], 40, cache_dir=cache)
+    data.load_sources([("fer2013", csv_path)], CropRecipe(40), cache_dir=cache)
     assert len(list(cache.glob("*.npz"))) == 2
 
 
@@ -187,7 +194,7 @@ def test_load_split_rereads_the_run_and_samples_stratified(tmp_path):
 
 def test_composition_and_class_weights(tmp_path):
     csv_path = write_fer2013_csv(tmp_path / "fer2013.csv", per_class=8)
-    prepared = data.load_sources([("fer2013", csv_path)], 32, cache_dir=tmp_path / "c")
+    prepared = data.load_sources([("fer2013", csv_path)], CropRecipe(32), cache_dir=tmp_path / "c")
     prepared = data.cap_per_class(prepared, 3)
     comp = data.composition(prepared)
     counts = comp["datasets"]["fer2013"]["counts"]
@@ -229,3 +236,25 @@ def test_concat_keeps_rows_in_order_with_their_metadata():
     ]
     assert fused.skipped == {"a": {"corrupt": 1}, "b": {"corrupt": 1}}
     assert len(Prepared.concat(parts, 4)) == 5
+
+
+def test_a_run_records_its_crop_recipe_and_later_steps_read_it_back():
+    recipe = CropRecipe(48, 0.2, False)
+    assert data.run_recipe({"crop": recipe.to_dict(), "parameters": {"image_size": 96}}) == recipe
+    # A run folder from before the recipe was recorded: fer-train's recipe at its image size.
+    assert data.run_recipe({"parameters": {"image_size": 64}}) == CropRecipe(64)
+
+
+def test_a_dataset_with_no_usable_image_leaves_no_cache_entry(tmp_path, yunet_model):
+    from fer_edge.faces.detect import create_detector
+
+    root = tmp_path / "jaffe"
+    root.mkdir()
+    cv2.imwrite(str(root / "NA.SU1.79.tiff"), np.full((128, 128), 90, np.uint8))  # no face
+    cache = tmp_path / "cache"
+    detector = create_detector("yunet", yunet_model)
+    prepared = data.load_sources(
+        [("jaffe", root)], CropRecipe(48), cache_dir=cache, detector=detector
+    )
+    assert len(prepared) == 0 and prepared.skipped["jaffe"] == {"no face": 1}
+    assert not cache.exists() or list(cache.iterdir()) == []

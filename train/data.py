@@ -50,7 +50,7 @@ def dataset_names(specs: list[tuple[str, Path]]) -> list[str]:
 
 def load_sources(
     specs: list[tuple[str, Path]],
-    image_size: int,
+    recipe: CropRecipe,
     *,
     strict: bool = False,
     cache_dir: Path | None = None,
@@ -60,7 +60,8 @@ def load_sources(
     seed: int = 0,
     assign_splits: bool = True,
 ) -> Prepared:
-    """Read, crop and fuse datasets given as (kind, path); every image gets a split.
+    """Read, crop (by ``recipe``) and fuse datasets given as (kind, path); every image gets a
+    split.
 
     With ``assign_splits=False`` only the datasets' own splits are set ("" elsewhere).
 
@@ -71,7 +72,6 @@ def load_sources(
         raise ConfigError("no datasets given; pass --data KIND=PATH")
     for kind, path in specs:
         check_source(kind, path)  # all of them before the first slow preparation
-    recipe = CropRecipe(size=int(image_size))
     shared: list[FaceDetector] = [detector] if detector is not None else []
 
     def factory() -> FaceDetector:
@@ -252,6 +252,13 @@ def held_out_subjects(prepared: Prepared) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+def run_recipe(run: dict) -> CropRecipe:
+    """The crop recipe a run trained with (``crop`` in run.json; older runs: the image size)."""
+    if "crop" in run:
+        return CropRecipe.from_dict(run["crop"])
+    return CropRecipe(size=int(run["parameters"]["image_size"]))
+
+
 def read_run(run_dir: Path) -> dict:
     path = Path(run_dir) / "run.json"
     try:
@@ -271,7 +278,7 @@ def load_split(run_dir: Path, split: str, limit: int | None = None, seed: int = 
     specs = [(s["kind"], Path(s["path"])) for s in run.get("sources", [])]
     prepared = load_sources(
         specs,
-        int(params["image_size"]),
+        run_recipe(run),
         cache_dir=params.get("cache_dir"),
         detector_kind=params.get("detector", "auto"),
         face_model=params.get("face_model"),

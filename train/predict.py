@@ -18,9 +18,13 @@ from fer_edge.contract.labels import LABELS
 
 log = logging.getLogger(__name__)
 
+#: Batches converted to float32 at a time: bounded memory, few predict() calls.
+CHUNK = 32
+
 
 class KerasPredictor:
-    """A Keras model, run a batch at a time (no float copy of a whole split)."""
+    """A Keras model, run in batches (no float copy of a whole split: 3,589 FER2013 test crops
+    at 224 px would be 2.2 GB)."""
 
     def __init__(self, model, card: ModelCard | None = None) -> None:
         self.model, self.card = model, card
@@ -40,11 +44,16 @@ class KerasPredictor:
         return cls(model, card)
 
     def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """Keras' own ``predict`` (compiled, distributed like training, on any backend), fed
+        float32 copies of ``CHUNK`` batches at a time."""
         if len(images) == 0:
             return np.zeros((0, len(LABELS)), np.float32)
+        step = batch_size * CHUNK
         out = [
-            np.asarray(self.model.predict_on_batch(images[i : i + batch_size].astype(np.float32)))
-            for i in range(0, len(images), batch_size)
+            self.model.predict(
+                images[i : i + step].astype(np.float32), batch_size=batch_size, verbose=0
+            )
+            for i in range(0, len(images), step)
         ]
         return np.concatenate(out).astype(np.float32)
 

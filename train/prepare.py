@@ -156,6 +156,8 @@ def prepare_dataset(
             log.info("%s: %d prepared images from cache %s", name, len(cached), cache_file)
             return cached
     prepared = _prepare(kind, root, name, recipe, strict, detector_factory)
+    if len(prepared) == 0:  # nothing worth caching; a later run (another face model) retries
+        return prepared
     try:
         cache.mkdir(parents=True, exist_ok=True)
         _save_cache(cache_file, prepared)

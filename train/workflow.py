@@ -34,10 +34,10 @@ class Prep:
     detector: str = "auto"
     face_model: str | None = None
 
-    def load(self, specs: list[tuple[str, Path]], image_size: int, **options) -> Prepared:
+    def load(self, specs: list[tuple[str, Path]], recipe: CropRecipe, **options) -> Prepared:
         return data.load_sources(
             specs,
-            image_size,
+            recipe,
             strict=self.strict,
             cache_dir=self.cache_dir,
             detector_kind=self.detector,
@@ -62,14 +62,16 @@ def fit_run(
     _refuse_overwrite(out, params.resume)
     start = start_lib.resolve(params.weights)
     params = replace(params, image_size=start_lib.image_size(params.image_size, start))
-    out.mkdir(parents=True, exist_ok=True)
-    prepared = prep.load(specs, params.image_size, seed=params.seed)
+    # The one crop recipe of this run: read back from run.json and the card by every later step.
+    recipe = start.crop if start else CropRecipe(size=params.image_size)
+    prepared = prep.load(specs, recipe, seed=params.seed)
     prepared = data.cap_per_class(prepared, max_per_class, params.seed)
     train_part = prepared.select(prepared.splits == "train")
     val_part = prepared.select(prepared.splits == "val")
     test_part = prepared.select(prepared.splits == "test")
     if len(train_part) == 0:
         raise ConfigError("no training images left after reading the datasets")
+    out.mkdir(parents=True, exist_ok=True)  # only now: a failure before leaves no folder
     comp = data.composition(prepared)
     _write_json(out / "composition.json", comp)
     run = {
@@ -84,6 +86,7 @@ def fit_run(
             "face_model": prep.face_model,
             "cache_dir": str(prep.cache_dir) if prep.cache_dir else None,
         },
+        "crop": recipe.to_dict(),
         "splits": {s: int((prepared.splits == s).sum()) for s in data.SPLITS},
         "held_out_subjects": data.held_out_subjects(prepared),
     }
@@ -104,7 +107,7 @@ def fit_run(
         model_file=model_path.name,
         model_format="keras",
         sha256=sha256_file(model_path),
-        crop=start.crop if start else CropRecipe(size=params.image_size),
+        crop=recipe,
         mode="keras",
         training={
             "datasets": run["sources"],
@@ -231,7 +234,8 @@ def evaluate_model(
             "test split are evaluated in full",
             model_path,
         )
-    prepared = prep.load(specs, predictor.image_size, assign_splits=False)
+    recipe = predictor.card.crop if predictor.card else CropRecipe(size=predictor.image_size)
+    prepared = prep.load(specs, recipe, assign_splits=False)
     results = {}
     for name in data.dataset_names(specs):
         part, split = evaluation_part(prepared, name, run)

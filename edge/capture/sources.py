@@ -3,8 +3,11 @@
 A source is an iterable of ``(timestamp, frame)``: epoch seconds and a BGR uint8 frame. A live
 source also yields ``(timestamp, None)`` heartbeats while no frame arrives, so the caller can
 close windows and notice a stop request; it never invents (black or repeated) frames. A lost
-camera is reopened with exponential backoff and the gap is reported to a listener
-(``camera_lost(ts)`` / ``camera_found(ts)``), logged once each way.
+camera is reopened with exponential backoff: every attempt that fails is logged in one line
+(which camera, why, when the next attempt is), the current problem is in ``problem``, and the
+gap is reported to a listener (``camera_lost(ts)`` / ``camera_found(ts)``). With ``give_up``,
+a camera that delivers no first frame within that many seconds raises
+:class:`CameraUnavailable`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..contract.errors import ConfigError, FerError
+from ..contract.errors import CameraUnavailable, ConfigError, FerError
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,11 @@ class FileSource(FrameSource):
         self._stop.set()
 
 
-_LOST = object()
+class _Lost:
+    """The worker's message that the camera is gone, and why."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
 
 
 class LiveSource(FrameSource):
@@ -115,7 +122,8 @@ class LiveSource(FrameSource):
 
     ``opener()`` returns an open :class:`Device` or None. Only the newest frame is kept: when
     the consumer is slower than the camera, older frames are dropped and counted in ``dropped``.
-    With ``reconnect=False`` a stall or loss raises :class:`SourceLost` instead.
+    With ``reconnect=False`` a stall or loss raises :class:`SourceLost` instead. An opener may
+    raise an exception whose message says why the camera does not open.
     """
 
     def __init__(
@@ -128,6 +136,7 @@ class LiveSource(FrameSource):
         clock: Callable[[], float] = time.time,
         tick: float = 0.5,
         backoff_start: float = 0.5,
+        give_up: float = 0.0,
     ) -> None:
         self._opener, self.name = opener, name
         self.frame_timeout, self.reconnect_max, self.reconnect = (
@@ -136,6 +145,7 @@ class LiveSource(FrameSource):
             reconnect,
         )
         self._clock, self._tick, self._backoff_start = clock, tick, backoff_start
+        self.give_up = give_up
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._reset = threading.Event()
@@ -143,11 +153,15 @@ class LiveSource(FrameSource):
         self.lost = False
         self.dropped = 0
         self.gaps = 0
+        self.problem: str | None = None  # what is wrong with the camera now, for STATUS=
+        self.why: str | None = None  # the last reason it was lost (kept after it came back)
+        self.retrying = False  # the worker is reopening (alive), not blocked in a read
+        self._stall_why = ""
 
     # -- worker thread -------------------------------------------------------------------------
     def _post(self, item: Any) -> None:
         """Queue ``item``; a new frame replaces an unread one, a loss marker never does."""
-        while item is _LOST and not self._stop.is_set():
+        while isinstance(item, _Lost) and not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=self._tick)
                 return
@@ -162,15 +176,24 @@ class LiveSource(FrameSource):
                     old = self._queue.get_nowait()
                 except queue.Empty:
                     continue
-                if old is not _LOST:
+                if not isinstance(old, _Lost):
                     self.dropped += 1
 
-    def _open(self) -> Device | None:
+    def _open(self) -> tuple[Device | None, str]:
         try:
-            return self._opener()
+            device = self._opener()
         except Exception as exc:  # noqa: BLE001 - any open failure is a lost camera; retried
-            log.debug("%s: open failed: %s", self.name, exc)
-            return None
+            return None, str(exc) or f"cannot open ({type(exc).__name__})"
+        return device, "" if device is not None else "cannot open the camera"
+
+    def _retry(self, why: str, delay: float) -> None:
+        """One backoff step: say which camera, why and when the next attempt is; then wait."""
+        self.retrying, self.why = True, why
+        self.problem = f"{self.name}: {why}; next attempt in {delay:g} s"
+        if self.reconnect:
+            log.warning("%s", self.problem)
+        self._post(_Lost(why))
+        self._stop.wait(delay)
 
     def _worker(self) -> None:
         device: Device | None = None
@@ -178,19 +201,19 @@ class LiveSource(FrameSource):
         try:
             while not self._stop.is_set():
                 if device is None:
-                    device = self._open()
+                    device, why = self._open()
                     if device is None:
-                        self._post(_LOST)
-                        self._stop.wait(delay)
+                        self._retry(why, delay)
                         delay = min(delay * 2, self.reconnect_max)
                         continue
+                self.retrying = False
                 ok, frame = device.read()
                 if self._reset.is_set() or not ok or frame is None:
+                    why = self._stall_why if self._reset.is_set() else "read failed"
                     self._reset.clear()
                     device.release()
                     device = None
-                    self._post(_LOST)
-                    self._stop.wait(delay)
+                    self._retry(why or "read failed", delay)
                     delay = min(delay * 2, self.reconnect_max)
                     continue
                 delay = self._backoff_start
@@ -207,33 +230,48 @@ class LiveSource(FrameSource):
             raise SourceLost(f"{self.name}: {why}")
         self.lost = True
         self.gaps += 1
-        log.warning("camera %s lost (%s); reopening with backoff", self.name, why)
         if self.listener:
             self.listener.camera_lost(ts)
+
+    def _check_give_up(self, started: float, seen: bool) -> None:
+        if seen or not self.give_up or self._clock() - started < self.give_up:
+            return
+        raise CameraUnavailable(
+            f"{self.name}: no frame within {self.give_up:g} s "
+            f"({self.why or 'no frame arrived'}); giving up (camera-wait {self.give_up:g}; "
+            "0 keeps retrying)"
+        )
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]:
         self._thread = threading.Thread(target=self._worker, name="capture", daemon=True)
         self._thread.start()
-        last = self._clock()
+        last = started = self._clock()
+        seen = False
         try:
             while not self._stop.is_set():
+                self._check_give_up(started, seen)
                 try:
                     item = self._queue.get(timeout=self._tick)
                 except queue.Empty:
                     now = self._clock()
                     if now - last > self.frame_timeout and not self.lost:
-                        self._mark_lost(last, f"no frame for {self.frame_timeout:g} s")
+                        self._stall_why = self.why = f"no frame for {self.frame_timeout:g} s"
+                        if self.reconnect:
+                            self.problem = f"{self.name}: {self._stall_why}; reopening"
+                            log.warning("%s", self.problem)
+                        self._mark_lost(last, self._stall_why)
                         self._reset.set()
                     yield now, None
                     continue
-                if item is _LOST:
-                    self._mark_lost(last, "cannot open or read the camera")
+                if isinstance(item, _Lost):
+                    self._mark_lost(last, item.why)
                     yield self._clock(), None
                     continue
                 ts, frame = item
+                seen, self.problem = True, None
                 if self.lost:
                     self.lost = False
-                    log.warning("camera %s found again", self.name)
+                    log.warning("%s: frames again", self.name)
                     if self.listener:
                         self.listener.camera_found(ts)
                 last = ts
@@ -253,10 +291,25 @@ def _cv2_opener(target: int | str, backend: int, params: list[int] | None = None
         cap = cv2.VideoCapture(target, backend, params or [])
         if not cap.isOpened():
             cap.release()
-            return None
+            raise OSError(why_not_open(target))
         return cap
 
     return opener
+
+
+def why_not_open(target: int | str) -> str:
+    """Our words for a camera OpenCV could not open (OpenCV's own lines are silenced)."""
+    if isinstance(target, str) and "://" in target:
+        return "cannot connect to the stream (check the address, the network and the password)"
+    if not sys.platform.startswith("linux"):
+        return "cannot open the camera"
+    device = f"/dev/video{target}" if isinstance(target, int) else str(target)
+    name = f"{device} " if isinstance(target, int) else ""  # a path is already the source's name
+    if not os.path.exists(device):
+        return f"{name}does not exist (not plugged in?)"
+    if not os.access(device, os.R_OK | os.W_OK):
+        return f"{name}permission denied (is the user in the 'video' group?)"
+    return f"{name}does not open as a capture device (busy, or not a camera?)"
 
 
 class _Picamera2Device:
@@ -285,12 +338,16 @@ def open_source(
     frame_timeout: float = 5.0,
     reconnect_max: float = 30.0,
     start: float | None = None,
+    give_up: float = 0.0,
 ) -> FrameSource:
-    """The source named by ``spec``: an index, ``/dev/...``, a URL, ``picamera2`` or a file."""
+    """The source named by ``spec``: an index, ``/dev/...``, a URL, ``picamera2`` or a file.
+
+    ``give_up``: seconds a live source may go without a first frame (0: retry forever).
+    """
     import cv2
 
     spec = str(spec).strip()
-    live = {"frame_timeout": frame_timeout, "reconnect_max": reconnect_max}
+    live = {"frame_timeout": frame_timeout, "reconnect_max": reconnect_max, "give_up": give_up}
     v4l2 = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
     if spec == "picamera2":
         try:

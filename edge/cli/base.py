@@ -12,7 +12,7 @@ import warnings
 
 import click
 
-from ..contract.errors import ConfigError, FerError
+from ..contract.errors import FerError
 
 EX_ERROR = 1
 #: sysexits.h EX_CONFIG: bad configuration; the service unit does not restart on it.
@@ -24,7 +24,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def exit_code(exc: FerError) -> int:
-    return EX_CONFIG if isinstance(exc, ConfigError) else EX_ERROR
+    """The error's own status (sysexits.h codes where one fits: 78 configuration, 69 camera
+    unavailable, 74 nothing stored), else 1."""
+    return getattr(exc, "exit_code", EX_ERROR)
 
 
 class _OneLineErrors:
@@ -55,9 +57,27 @@ def setup_logging(verbose: int, default: int = logging.WARNING) -> None:
     """
     level = max(logging.DEBUG, default - 10 * verbose)
     logging.basicConfig(level=level, stream=sys.stderr, format=FORMAT)
+    quiet_opencv(level)
     if level > logging.DEBUG:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("GLOG_minloglevel", "3")
         warnings.filterwarnings("ignore", module=r"(tensorflow|keras|absl)(\.|$)")
         for name in NOISY:
             logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def quiet_opencv(level: int) -> None:
+    """Silence OpenCV's own "[ WARN:0@...]" lines: we report problems in our words.
+
+    At DEBUG level they stay (OpenCV's default, warnings) as a debugging aid; an explicit
+    ``$OPENCV_LOG_LEVEL`` is respected.
+    """
+    if os.environ.get("OPENCV_LOG_LEVEL"):
+        return
+    try:
+        from cv2.utils import logging as cv_logging
+    except ImportError:  # a tool without OpenCV has nothing to silence
+        return
+    cv_logging.setLogLevel(
+        cv_logging.LOG_LEVEL_WARNING if level <= logging.DEBUG else cv_logging.LOG_LEVEL_SILENT
+    )

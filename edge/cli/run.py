@@ -48,6 +48,7 @@ def _config(config_file: Path | None, options: dict) -> RunConfig:
 @config_options
 def run(config_file: Path | None, **options) -> None:
     """Run the classroom daemon: aggregates per window to JSON Lines, nothing else stored."""
+    from ..contract.errors import LogWriteError
     from ..daemon import Daemon
 
     faulthandler.enable(file=sys.__stderr__ or sys.stderr)
@@ -60,15 +61,28 @@ def run(config_file: Path | None, **options) -> None:
         log.info("%s received: flushing the current window", signal.Signals(signum).name)
         daemon.stop(signal.Signals(signum).name)
 
+    def on_hangup(signum, _frame):
+        log.warning(
+            "SIGHUP received: nothing to reload (the configuration is read at start: restart to "
+            "change it; log files are reopened at every write); running on"
+        )
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     summary = daemon.run()
+    never = f"; no frame ever arrived ({summary.camera_problem})" if summary.camera_problem else ""
     click.echo(
         f"{summary.windows} windows written to {config.resolved_log_dir} "
         f"({summary.frames_processed} frames processed, {summary.records_dropped} records "
-        f"dropped; stopped by {summary.stopped_by})",
+        f"dropped; stopped by {summary.stopped_by}{never})",
         err=True,
     )
+    if summary.records_dropped and not summary.windows:
+        raise LogWriteError(
+            f"log dir {config.resolved_log_dir}: none of the {summary.records_dropped} window "
+            f"records could be stored ({daemon.log.last_error or 'write failed'})"
+        )
 
 
 @click.command("check-config")

@@ -4,9 +4,14 @@
 class FerError(Exception):
     """Base class: the message is a complete one-line explanation for the user."""
 
+    #: The command's exit status (sysexits.h codes where one fits).
+    exit_code = 1
+
 
 class ConfigError(FerError):
     """Bad configuration or arguments (the daemon exits with EX_CONFIG, 78)."""
+
+    exit_code = 78
 
 
 class UnknownLabelError(FerError, ValueError):
@@ -23,3 +28,15 @@ class ImageReadError(FerError):
 
 class ModelFileError(FerError):
     """A model file (classifier, YuNet, cascade) that is missing or unusable."""
+
+
+class CameraUnavailable(FerError):
+    """No first frame within ``camera-wait`` (EX_UNAVAILABLE, 69: systemd may restart)."""
+
+    exit_code = 69
+
+
+class LogWriteError(FerError):
+    """A run produced window records but could store none of them (EX_IOERR, 74)."""
+
+    exit_code = 74

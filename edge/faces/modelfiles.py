@@ -72,8 +72,11 @@ def find_yunet(explicit: str | os.PathLike | None = None) -> Path | None:
         return path
     for folder in models_dirs():
         candidate = folder / YUNET_FILENAME
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as exc:  # e.g. a service user's HOME it may not read: look on
+            log.debug("%s: skipped (%s)", folder, exc.strerror or exc)
     return None
 
 

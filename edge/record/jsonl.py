@@ -1,8 +1,9 @@
 """The JSON Lines log: one record a line, one file per UTC day, fsynced, pruned by age and space.
 
 A torn last line left by a crash is terminated with a newline before appending (readers skip
-lines that are not JSON). A failed write (ENOSPC, EIO, ...) drops the record and counts it; the
-daemon keeps running.
+lines that are not JSON). A failed write (ENOSPC, EIO, ...) drops the record and counts it, and
+cuts the file back to its last whole line; the daemon keeps running. A folder that cannot take a
+record at start (missing permission, read-only, full, not a folder) is a :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..contract.errors import ConfigError
 from .timeutil import parse_iso, utc_day
 
 log = logging.getLogger(__name__)
@@ -40,9 +43,34 @@ class JsonlLog:
         self._checked: set[Path] = set()
 
     def prepare(self) -> None:
-        """Create the folder and prune old logs; raises OSError if the folder is unusable."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.prune()
+        """Create the folder, prune old logs and prove a record can be written there.
+
+        Raises :class:`ConfigError` naming the folder and the problem otherwise.
+        """
+        self.check_dir(prune=True)
+
+    def check_dir(self, prune: bool = False) -> None:
+        """Create the folder if needed and write, fsync and remove a probe file in it.
+
+        ``prune`` applies retention before the probe (a full disk may have room after it).
+        Raises :class:`ConfigError` ("log dir PATH: ...") when a record could not be stored.
+        """
+        where = f"log dir {self.log_dir}"
+        if self.log_dir.exists() and not self.log_dir.is_dir():
+            raise ConfigError(f"{where}: is a file, not a folder")
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            if prune:
+                self.prune()
+            fd, probe = tempfile.mkstemp(prefix=".fer-edge-probe-", dir=self.log_dir)
+            try:
+                _write_all(fd, b"{}\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            raise ConfigError(f"{where}: not writable ({exc.strerror or exc})") from None
 
     def write(self, record: dict) -> bool:
         """Append ``record`` durably; False (and counted) when the write failed."""
@@ -57,8 +85,13 @@ class JsonlLog:
                 if path not in self._checked:
                     self._terminate_torn_line(fd, path)
                     self._checked.add(path)
-                _write_all(fd, line)
-                os.fsync(fd)
+                size = os.fstat(fd).st_size
+                try:
+                    _write_all(fd, line)
+                    os.fsync(fd)
+                except OSError:
+                    _cut_back(fd, size, path)
+                    raise
             finally:
                 os.close(fd)
         except OSError as exc:
@@ -122,6 +155,15 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _cut_back(fd: int, size: int, path: Path) -> None:
+    """Remove a partly written line (a disk that filled mid-record), so no torn line remains."""
+    try:
+        if os.fstat(fd).st_size > size:
+            os.ftruncate(fd, size)
+    except OSError as exc:
+        log.warning("%s: cannot remove a partly written record (%s)", path, exc)
 
 
 def read_records(log_dir: str | os.PathLike) -> Iterator[dict]:

@@ -216,7 +216,8 @@ class Installer:
         actions.append(self._write(UNIT, unit, manifest, "unit"))
         actions += self._plan_network(manifest)
         actions.append(Action(f"record {MANIFEST}", lambda: self._write_manifest(manifest)))
-        actions += self._systemctl(["daemon-reload"], ["enable", "--now", SERVICE])
+        # --no-block: READY=1 waits for a first frame, and a camera may be plugged in later.
+        actions += self._systemctl(["daemon-reload"], ["enable", "--now", SERVICE, "--no-block"])
         return actions
 
     def _plan_network(self, manifest: dict) -> list[Action]:

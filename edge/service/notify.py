@@ -61,6 +61,10 @@ class Notifier:
             self._last_ping = now
             self.send("WATCHDOG=1")
 
+    def extending(self, status: str, seconds: float) -> None:
+        """STATUS= plus EXTEND_TIMEOUT_USEC: still starting (waiting for a camera), not hung."""
+        self.send(f"EXTEND_TIMEOUT_USEC={int(seconds * 1e6)}", "STATUS=" + _one_line(status))
+
     def stopping(self) -> None:
         self.send("STOPPING=1")
 

@@ -30,7 +30,13 @@ def _frames(config: RunConfig, n: int):
     """``n`` frames from the source; a clip is replayed from the start when it ends."""
     got, start = 0, 0.0
     while got < n:
-        source = open_source(config.camera, config.frame_timeout, config.reconnect_max, start=start)
+        source = open_source(
+            config.camera,
+            config.frame_timeout,
+            config.reconnect_max,
+            start=start,
+            give_up=config.resolved_camera_wait,
+        )
         produced = 0
         t0 = time.perf_counter()
         for ts, frame in source:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 
 from ..config import RunConfig
@@ -88,15 +86,13 @@ def _camera(config: RunConfig) -> Check:
 
 
 def _log_dir(config: RunConfig) -> Check:
+    from ..record.jsonl import JsonlLog
+
     folder = config.resolved_log_dir
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-") as fh:
-            fh.write(b"ok\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        return False, "log dir", f"{folder}: not writable ({exc.strerror or exc})"
+        JsonlLog(folder).check_dir()
+    except FerError as exc:
+        return False, "log dir", str(exc)
     return True, "log dir", f"{folder} writable"
 
 
@@ -110,6 +106,42 @@ def _service() -> Check | None:
     return not state.startswith("failed"), "service", f"{SERVICE}: {state}"
 
 
+def _fleet(config: RunConfig) -> Iterator[Check]:
+    """The MQTT broker answers (TCP, and TLS with the configured CA); the metrics port is free."""
+    import socket
+    import ssl
+
+    from ..fleet.mqtt import MqttSettings
+
+    try:
+        mqtt = MqttSettings.from_config(config)
+    except FerError as exc:
+        yield False, "mqtt", str(exc)
+        return
+    if mqtt is not None:
+        where = f"{mqtt.host}:{mqtt.port}"
+        try:
+            with socket.create_connection((mqtt.host, mqtt.port), timeout=3) as sock:
+                if mqtt.ca_file:
+                    context = ssl.create_default_context(cafile=mqtt.ca_file)
+                    context.wrap_socket(sock, server_hostname=mqtt.host).close()
+        except ssl.SSLError as exc:
+            yield False, "mqtt", f"{where}: TLS failed ({exc.reason or exc}; check mqtt-ca-file)"
+        except OSError as exc:
+            yield False, "mqtt", f"{where}: not reachable ({exc.strerror or exc})"
+        else:
+            tls = "TLS verified" if mqtt.ca_file else "no TLS"
+            yield True, "mqtt", f"{where} reachable ({tls}); topics {mqtt.topic}/#"
+    if config.metrics_port:
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", config.metrics_port))
+        except OSError as exc:
+            yield False, "metrics", f"127.0.0.1:{config.metrics_port} ({exc.strerror})"
+        else:
+            yield True, "metrics", f"127.0.0.1:{config.metrics_port} free"
+
+
 def run_checks(config: RunConfig) -> Iterator[Check]:
     yield _runtime()
     yield _opencv()
@@ -117,6 +149,7 @@ def run_checks(config: RunConfig) -> Iterator[Check]:
     yield _camera(config)
     yield _model(config)
     yield _log_dir(config)
+    yield from _fleet(config)
     service = _service()
     if service is not None:
         yield service
