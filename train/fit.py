@@ -87,9 +87,9 @@ def train(
 
     ``start``: a whole trained classifier to fine-tune instead of a new model.
     """
+    k = model_lib.keras()  # first: Keras' start-up chatter goes to the log
     from .pipeline import Batches, default_workers
 
-    k = model_lib.keras()
     k.utils.set_random_seed(params.seed)
     devices = setup_devices(params.precision)
     log.info("training: %s", devices.describe())
