@@ -128,7 +128,8 @@ def backend_run(request, tmp_path_factory):
         finally:
             proc.kill()
     interrupted = (run / "checkpoints" / "backup-scratch").is_dir()
-    resumed = run_cli("fer_train", [*args, "--resume"], backend, block_tf=block)
+    # -v: Keras' own warnings stay visible (a dropped optimizer state would show there).
+    resumed = run_cli("fer_train", ["-v", *args, "--resume"], backend, block_tf=block)
     faces = root / "faces"
     faces.mkdir()
     rng = np.random.default_rng(1)
