@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_daemon_parts import NoFaces, frames, record, scripted_opener
-from test_daemon_run import START, FakeClassifier, write_face_clip
+from fakes import FakeClassifier, NoFaces, frames, record, scripted_opener
 
-from conftest import REPO
+from conftest import REPO, START, write_face_clip
 from fer_edge.capture.sources import LiveSource
 from fer_edge.cli import main
 from fer_edge.config import build_config
