@@ -39,10 +39,12 @@ class ScriptedDevice:
 
 
 def scripted_opener(*scripts):
+    """Opens a device for each script in turn; None (or no script left): the camera is absent."""
     queue = list(scripts)
 
     def opener():
-        return ScriptedDevice(queue.pop(0)) if queue else None
+        script = queue.pop(0) if queue else None
+        return None if script is None else ScriptedDevice(script)
 
     return opener
 
@@ -94,3 +96,13 @@ def feed(agg, ts, tracks, label=3, conf=0.9):
 
 def record(start=T0):
     return {"start": iso(start), "end": iso(start + 60), "x": 1}
+
+
+class Notes:
+    """A notifier that records every call: ``sent`` holds (method, *args) tuples."""
+
+    def __init__(self):
+        self.sent = []
+
+    def __getattr__(self, name):
+        return lambda *args: self.sent.append((name, *args))

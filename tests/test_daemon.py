@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from fakes import SHA, NoFaces, frames, live, scripted_opener
+from fakes import SHA, NoFaces, Notes, frames, live, scripted_opener
 
 from fer_edge.config import build_config
 from fer_edge.record.jsonl import read_records
@@ -22,10 +22,19 @@ def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):
 
     source = live(scripted_opener(frames(5) + ["fail"], None, None, frames(5)))
     config = build_config(None, {"model": "m", "log_dir": str(tmp_path), "max_frames": 10})
-    summary = Daemon(config, classifier=Classifier(), detector=NoFaces(), source=source).run()
+    notes = Notes()
+    daemon = Daemon(
+        config, classifier=Classifier(), detector=NoFaces(), source=source, notifier=notes
+    )
+    summary = daemon.run()
     assert summary.frames_seen == 10 and summary.stopped_by == "max-frames"
     records = list(read_records(tmp_path))
     assert sum(r["frames_seen"] for r in records) == 10
     assert records[-1]["partial"] and all(r["source"] == "live" for r in records)
     assert sum(r["camera"]["gaps"] for r in records) >= 1
     assert all(r["suppressed"] for r in records)  # no faces, no class figures
+    statuses = [args[0] for name, *args in notes.sent if name == "status"]
+    lost = next(i for i, text in enumerate(statuses) if "camera lost: fake: read failed" in text)
+    assert "camera ok" in statuses[lost + 1 : -1][-1]  # the frames came back before the end
+    assert statuses[-1].endswith("camera ok; stopping (max-frames)")
+    assert ("watchdog",) in notes.sent
