@@ -9,7 +9,7 @@ import numpy as np
 from fer_edge.capture.sources import LiveSource
 from fer_edge.contract.card import ModelCard
 from fer_edge.contract.recipe import CropRecipe
-from fer_edge.record.timeutil import iso, parse_iso
+from fer_edge.record.timeutil import parse_iso
 
 SHA = "ab" * 32
 T0 = parse_iso("2026-01-05T08:00:00Z")
@@ -95,7 +95,7 @@ def feed(agg, ts, tracks, label=3, conf=0.9):
 
 
 def record(start=T0):
-    return {"start": iso(start), "end": iso(start + 60), "x": 1}
+    return {"start": start, "end": start + 60, "x": 1}
 
 
 class Notes:

@@ -8,7 +8,7 @@ import pytest
 from fakes import T0, record
 
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records
-from fer_edge.record.timeutil import iso
+from fer_edge.record.timeutil import iso, parse_iso
 
 
 def test_log_torn_line_is_terminated_and_skipped(tmp_path):
@@ -52,3 +52,15 @@ def test_prune_by_age(tmp_path):
     os.utime(new, (T0, T0))
     assert JsonlLog(tmp_path, keep_days=30).prune(now=T0 + 60) == [old]
     assert new.exists()
+
+
+def test_the_log_formats_times_and_the_id_once_in_the_start_days_file(tmp_path):
+    log = JsonlLog(tmp_path)
+    late = parse_iso("2026-01-05T23:59:30Z")
+    window = {"start": late, "end": late + 60.5, "x": 1}
+    assert log.write(window)
+    assert window == {"start": late, "end": late + 60.5, "x": 1}  # the caller's record unchanged
+    assert log_path(tmp_path, "2026-01-05").read_bytes() == (
+        b'{"id":"2026-01-05T23:59:30.000Z/2026-01-06T00:00:30.500Z",'
+        b'"start":"2026-01-05T23:59:30.000Z","end":"2026-01-06T00:00:30.500Z","x":1}\n'
+    )
