@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_edge.classify.runtime import select_runtime
+from fer_edge.classify.runtime import native_stderr_to_log, select_runtime
 from fer_edge.contract import atomic
 from fer_edge.contract.card import ModelCard, Quantization, sha256_file, write_card
 from fer_edge.contract.errors import ConfigError, ModelFileError
@@ -74,7 +74,8 @@ def convert_to_bytes(
         converter.inference_output_type = io_type
     captured = io.StringIO()
     try:
-        with contextlib.redirect_stdout(captured):  # Keras prints its SavedModel signature
+        # Keras prints its SavedModel signature; the converter's C++ side its settings.
+        with contextlib.redirect_stdout(captured), native_stderr_to_log():
             return converter.convert()
     except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and others
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

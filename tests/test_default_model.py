@@ -197,3 +197,22 @@ def test_models_info_shows_the_model_its_data_and_terms():
     assert "96x96" in out and "int8" in out and "fer2013, ckplus, jaffe" in out
     assert "63.2%" in out and "47.8%" in out and "non-commercial" in out
     assert "classroom footage" in out
+
+
+def test_the_runtimes_native_start_line_stays_out_of_the_users_stderr(capfd, caplog):
+    caplog.set_level("DEBUG", logger="fer_edge.classify.runtime")
+    Classifier(PACKAGED)
+    assert "XNNPACK" not in capfd.readouterr().err
+    routine = [r for r in caplog.records if "XNNPACK delegate" in r.getMessage()]
+    assert all(r.levelname == "DEBUG" for r in routine)
+
+
+def test_other_native_stderr_output_is_logged_as_a_warning(caplog):
+    import os
+
+    from fer_edge.classify.runtime import native_stderr_to_log
+
+    with native_stderr_to_log():
+        os.write(2, b"ERROR: something the runtime wants said\n")
+    (record,) = [r for r in caplog.records if "wants said" in r.getMessage()]
+    assert record.levelname == "WARNING"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,12 @@ MIN_SIZE = 32
 
 
 def keras():
+    """Keras, imported with its backend's start-up chatter routed to our log (once)."""
+    if "keras" not in sys.modules:
+        from fer_edge.classify.runtime import native_stderr_to_log
+
+        with native_stderr_to_log():
+            import keras as _keras
     import keras as _keras
 
     return _keras

@@ -6,9 +6,13 @@ numpy<2), ``tf.lite`` (TensorFlow; last resort, never imported unless the others
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +82,44 @@ def select_runtime(preferred: str | None = None) -> Runtime:
     )
 
 
+#: What LiteRT's and TensorFlow's C++ sides print to stderr at every start or conversion:
+#: our debug log, not the user's terminal.
+_ROUTINE = (
+    "Created TensorFlow Lite XNNPACK delegate",
+    "All log messages before absl::InitializeLog() is called",
+    "oneDNN custom operations are on",
+    "fully_quantize: ",
+)
+
+
+@contextlib.contextmanager
+def native_stderr_to_log() -> Iterator[None]:
+    """Route what native code writes to file descriptor 2 meanwhile into our log.
+
+    The runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to stderr
+    whenever a model loads (TensorFlow prints similar lines at import and conversion); such
+    routine lines go to the debug log, anything else as a warning.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded, closed): nothing to route
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    routine = any(text in line for text in _ROUTINE)
+                    log.log(logging.DEBUG if routine else logging.WARNING, "runtime: %s", line)
+
+
 class Classifier:
     """A converted expression model, run in batches of RGB uint8 face crops."""
 
@@ -94,10 +136,11 @@ class Classifier:
             raise ModelFileError(f"{self.model_path}: the device runs .tflite models only")
         self.runtime = runtime or select_runtime()
         try:
-            self._interp = self.runtime.interpreter_class(
-                model_path=str(self.model_path), num_threads=threads or os.cpu_count()
-            )
-            self._interp.allocate_tensors()
+            with native_stderr_to_log():
+                self._interp = self.runtime.interpreter_class(
+                    model_path=str(self.model_path), num_threads=threads or os.cpu_count()
+                )
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(
                 f"{self.model_path}: not a loadable TFLite model ({str(exc).splitlines()[0]})"
