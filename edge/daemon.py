@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .capture.sources import FileSource, FrameSource, open_source
+from .capture.sources import DROPPED, FOUND, FRAME, LOST, RETRYING, FrameSource, open_source
 from .classify.default_model import resolve_model
 from .classify.prior import prior_for_run
 from .config import RunConfig
@@ -179,37 +179,43 @@ class Daemon:
             detect_every=config.detect_every,
             gate=config.quality_gate,
         )
-        is_file = isinstance(source, FileSource)
+        live = source.live
         aggregator = WindowAggregator(
             config.window,
             config.min_group,
             card.labels,
             card.sha256,
-            origin=source.start if is_file else 0.0,
-            source="file" if is_file else "live",
+            origin=0.0 if live else source.start,
+            source="live" if live else "file",
             prior_correction=prior is not None,
         )
-        source.listener = aggregator
         interval = 1.0 / config.max_fps if config.max_fps else 0.0
         last_processed = float("-inf")
         last_ts = None
         last_status = self._clock()
-        last_problem = None
-        source_dropped = 0
+        problem = last_problem = why = None  # what is wrong with the camera now; the reason
         ready = False
         s = self.summary
         log.info("reading %s; logs in %s", source.name, self.log.log_dir)
         try:
-            for ts, frame in source:
-                for record in aggregator.advance(ts):
-                    self._emit(record)
-                if source.dropped != source_dropped:
-                    aggregator.drop(source.dropped - source_dropped)
-                    s.frames_seen += source.dropped - source_dropped
-                    source_dropped = source.dropped
+            for event in source:
+                kind = event.kind
+                if kind == LOST:
+                    aggregator.camera_lost(event.ts)  # since the last frame: no time passes
+                else:
+                    if kind == FOUND:
+                        aggregator.camera_found(event.ts)
+                    for record in aggregator.advance(event.ts):
+                        self._emit(record)
+                if kind == DROPPED:
+                    aggregator.drop(event.count)
+                    s.frames_seen += event.count
                 if self._stop.is_set():
                     break
-                problem = getattr(source, "problem", None)
+                if event.problem:
+                    problem, why = event.problem, event.why
+                elif kind == FRAME:
+                    problem = None
                 if self._clock() - last_status >= 10.0 or problem != last_problem:
                     last_status, last_problem = self._clock(), problem
                     self._camera_state(problem is None)
@@ -217,10 +223,11 @@ class Daemon:
                         notifier.status(self._status(problem))
                     else:  # systemd's start timeout must not kill a service waiting for a camera
                         notifier.extending(self._status(problem), 30.0)
-                if frame is None:
-                    if getattr(source, "retrying", False):
+                if kind != FRAME:
+                    if kind == RETRYING:
                         notifier.watchdog()  # alive and reopening the camera, not hung
                     continue
+                ts, frame = event.ts, event.frame
                 last_ts = ts
                 s.frames_seen += 1
                 if ts - last_processed < interval - 1e-6:
@@ -244,21 +251,20 @@ class Daemon:
                     break
         finally:
             source.close()
-            if is_file:
-                end = last_ts + 1.0 / source.fps if last_ts is not None else None
-            else:
+            if live:
                 end = self._clock()
+            else:
+                end = last_ts + 1.0 / source.fps if last_ts is not None else None
             if end is not None:
                 # A file that ends exactly on a window boundary completes that window.
-                for record in aggregator.advance(end) if is_file else ():
+                for record in aggregator.advance(end) if not live else ():
                     self._emit(record)
                 record = aggregator.flush(end)
                 if record is not None:
                     self._emit(record)
             s.records_dropped = self.log.dropped
             s.stage_seconds = dict(pipeline.seconds)
-            if not s.frames_seen and source.live:
-                why = getattr(source, "why", None)
+            if not s.frames_seen and live:
                 s.camera_problem = f"{source.name}: {why}" if why else source.name
             notifier.status(self._status() + f"; stopping ({s.stopped_by})")
             notifier.stopping()

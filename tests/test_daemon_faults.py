@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_daemon_parts import NoFaces, frames, record, scripted_opener
-from test_daemon_run import START, FakeClassifier, write_face_clip
+from fakes import FakeClassifier, NoFaces, Notes, frames, record, scripted_opener
 
-from conftest import REPO
-from fer_edge.capture.sources import LiveSource
+from conftest import REPO, START, write_face_clip
+from fer_edge.capture.sources import FOUND, FRAME, LOST, LiveSource
 from fer_edge.cli import main
 from fer_edge.config import build_config
 from fer_edge.contract.errors import CameraUnavailable
@@ -225,14 +224,6 @@ def test_each_backoff_step_says_which_camera_why_and_when(caplog):
     assert "/dev/video7 does not exist" in str(info.value)
 
 
-class Notes:
-    def __init__(self):
-        self.sent = []
-
-    def __getattr__(self, name):
-        return lambda *args: self.sent.append((name, *args))
-
-
 def test_the_daemon_reports_a_missing_camera_in_status_and_stays_alive_for_the_watchdog(tmp_path):
     source = LiveSource(never_opens, "camera 7", tick=0.02, backoff_start=0.05, reconnect_max=0.1)
     source.give_up = 0.5
@@ -260,14 +251,18 @@ def test_camera_that_appears_later_is_used_and_the_wait_forever_default_off_a_te
         return device
 
     source = LiveSource(flaky, "/dev/video0", tick=0.02, backoff_start=0.05, reconnect_max=0.1)
-    got, problems = [], []
-    for _, frame in source:
-        if frame is not None:
-            got.append(frame)
-            problems.append(source.problem)
-        if len(got) == 3:
+    kinds, problems = [], []
+    for event in source:
+        kinds.append(event.kind)
+        problems.append(event.problem)
+        if kinds.count(FRAME) == 3:
             source.close()
-    assert len(got) == 3 and problems[0] is None and source.gaps == 1
+    assert kinds.count(FRAME) == 3 and kinds.count(LOST) == 1  # one gap, however many retries
+    assert kinds.index(FOUND) == kinds.index(FRAME) - 1  # the gap ends with the first frame
+    assert problems[kinds.index(LOST)] == (
+        "/dev/video0: does not exist (not plugged in?); next attempt in 0.05 s"
+    )
+    assert problems[kinds.index(FOUND) :] == [None] * 4  # frames carry no problem
     config = build_config(None, {"model": "m"})
     assert config.resolved_camera_wait == 0.0  # pytest's stdin is no terminal: a service
 

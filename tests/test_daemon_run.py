@@ -11,12 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
+from fakes import FakeClassifier
 
 from conftest import REPO, START, write_face_clip
-from fer_edge.capture.sources import FileSource
 from fer_edge.cli import main
 from fer_edge.config import build_config
 from fer_edge.contract.card import ModelCard, read_card, sha256_file, write_card
@@ -24,7 +23,6 @@ from fer_edge.contract.labels import LABELS
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import log_path, read_records
-from fer_edge.record.timeutil import parse_iso
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
@@ -36,22 +34,6 @@ NO_GATE = {"readable_face": 0.0, "max_yaw": 0.0, "max_pitch": 0.0, "min_sharpnes
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, head_bgr):
     return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 30)
-
-
-class FakeClassifier:
-    """Stands in for the interpreter: class from each crop's mean brightness, one batched call."""
-
-    def __init__(self):
-        self.card = ModelCard("fake.tflite", "tflite", "ab" * 32, CropRecipe(size=32))
-        self.calls = []
-
-    def predict(self, crops):
-        self.calls.append(len(crops))
-        probs = np.full((len(crops), 7), 0.05, np.float32)
-        probs[np.arange(len(crops)), (crops.reshape(len(crops), -1).mean(1) // 40).astype(int)] = (
-            0.7
-        )
-        return probs
 
 
 def test_daemon_windows_follow_the_video_and_are_reproducible(tmp_path, clip, yunet_model):
@@ -288,11 +270,6 @@ def _with(card: ModelCard, **changes) -> ModelCard:
     import dataclasses
 
     return dataclasses.replace(card, **changes)
-
-
-def test_source_file_start_defaults_to_mtime(clip):
-    assert FileSource(clip).start == float(int(clip.stat().st_mtime))
-    assert parse_iso(START) == FileSource(clip, start=parse_iso(START)).start
 
 
 @pytest.mark.tf

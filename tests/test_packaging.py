@@ -32,7 +32,7 @@ def test_wheel_holds_only_fer_packages(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"fer_edge", "fer_train", "fer_convert"}
-    assert "fer_edge/cli.py" in names and "fer_edge/py.typed" in names
+    assert "fer_edge/cli/__init__.py" in names and "fer_edge/py.typed" in names
     # The default expression model and its card ship inside fer_edge; PyPI takes <= 100 MB.
     for suffix in (".tflite", ".json"):
         assert f"fer_edge/data/models/fer-resnet50-96-int8{suffix}" in names

@@ -1,13 +1,12 @@
 """Frame sources: a video file, a V4L2 camera, a device path, an RTSP/HTTP URL, or picamera2.
 
-A source is an iterable of ``(timestamp, frame)``: epoch seconds and a BGR uint8 frame. A live
-source also yields ``(timestamp, None)`` heartbeats while no frame arrives, so the caller can
-close windows and notice a stop request; it never invents (black or repeated) frames. A lost
-camera is reopened with exponential backoff: every attempt that fails is logged in one line
-(which camera, why, when the next attempt is), the current problem is in ``problem``, and the
-gap is reported to a listener (``camera_lost(ts)`` / ``camera_found(ts)``). With ``give_up``,
-a camera that delivers no first frame within that many seconds raises
-:class:`CameraUnavailable`.
+A source is an iterable of :class:`SourceEvent`: every frame (epoch seconds and a BGR uint8
+frame) and everything else its reader needs to know, in the order it happened. A live source
+also yields heartbeats while no frame arrives, so the reader can close windows and notice a
+stop request; it never invents (black or repeated) frames. A lost camera is reopened with
+exponential backoff: every attempt that fails is logged in one line (which camera, why, when the
+next attempt is) and yielded as an event with that line. With ``give_up``, a camera that
+delivers no first frame within that many seconds raises :class:`CameraUnavailable`.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,10 +39,36 @@ class SourceLost(FerError):
     """A source without reconnection stalled or lost its camera."""
 
 
-class GapListener(Protocol):
-    def camera_lost(self, ts: float) -> None: ...
+#: The kinds of :class:`SourceEvent`.
+FRAME, HEARTBEAT, LOST, FOUND, DROPPED, RETRYING = (
+    "frame",
+    "heartbeat",
+    "lost",
+    "found",
+    "dropped",
+    "retrying",
+)
 
-    def camera_found(self, ts: float) -> None: ...
+
+@dataclass(frozen=True)
+class SourceEvent:
+    """One thing a source tells its reader; ``ts`` is epoch seconds (a file's: video time).
+
+    - ``frame``: ``frame`` is the next BGR frame, taken at ``ts``.
+    - ``heartbeat``: alive, no frame (the camera may be blocked in a read).
+    - ``lost``: the camera is gone since ``ts`` (its last frame); once a gap. ``problem`` is
+      what is wrong now and what the source does about it, as logged; ``why`` the reason alone.
+    - ``retrying``: alive and reopening the camera (progress, not a hang); ``problem``, ``why``.
+    - ``found``: frames again from ``ts`` (the gap ends; the frame itself follows).
+    - ``dropped``: the source skipped ``count`` frames (its reader was slower than the camera).
+    """
+
+    kind: str
+    ts: float
+    frame: np.ndarray | None = None
+    problem: str | None = None
+    why: str | None = None
+    count: int = 0
 
 
 class Device(Protocol):
@@ -58,10 +84,8 @@ class FrameSource:
 
     live = True
     name = ""
-    dropped = 0  # frames the source itself skipped (capture queue full)
-    listener: GapListener | None = None
 
-    def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]:
+    def __iter__(self) -> Iterator[SourceEvent]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -93,7 +117,7 @@ class FileSource(FrameSource):
         self.start = float(int(self.path.stat().st_mtime)) if start is None else start
         self._stop = threading.Event()
 
-    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
+    def __iter__(self) -> Iterator[SourceEvent]:
         index = 0
         try:
             while not self._stop.is_set():
@@ -101,7 +125,7 @@ class FileSource(FrameSource):
                 if not ok or frame is None:
                     log.info("%s: end of file after %d frames", self.path, index)
                     return
-                yield self.start + index / self.fps, frame
+                yield SourceEvent(FRAME, self.start + index / self.fps, frame)
                 index += 1
         finally:
             self._cap.release()
@@ -111,19 +135,19 @@ class FileSource(FrameSource):
 
 
 class _Lost:
-    """The worker's message that the camera is gone, and why."""
+    """The worker's message that the camera is gone: why, and the line it logged."""
 
-    def __init__(self, why: str) -> None:
-        self.why = why
+    def __init__(self, why: str, problem: str) -> None:
+        self.why, self.problem = why, problem
 
 
 class LiveSource(FrameSource):
     """A live camera read by a worker thread, with a frame timeout and reconnection.
 
     ``opener()`` returns an open :class:`Device` or None. Only the newest frame is kept: when
-    the consumer is slower than the camera, older frames are dropped and counted in ``dropped``.
-    With ``reconnect=False`` a stall or loss raises :class:`SourceLost` instead. An opener may
-    raise an exception whose message says why the camera does not open.
+    the consumer is slower than the camera, older frames are dropped and reported in a
+    ``dropped`` event. With ``reconnect=False`` a stall or loss raises :class:`SourceLost`
+    instead. An opener may raise an exception whose message says why the camera does not open.
     """
 
     def __init__(
@@ -150,13 +174,14 @@ class LiveSource(FrameSource):
         self._stop = threading.Event()
         self._reset = threading.Event()
         self._thread: threading.Thread | None = None
-        self.lost = False
-        self.dropped = 0
-        self.gaps = 0
-        self.problem: str | None = None  # what is wrong with the camera now, for STATUS=
-        self.why: str | None = None  # the last reason it was lost (kept after it came back)
-        self.retrying = False  # the worker is reopening (alive), not blocked in a read
-        self._stall_why = ""
+        # worker -> reader: frames skipped so far; reopening (alive), not blocked in a read
+        self._dropped = 0
+        self._retrying = False
+        self._stall_why = ""  # reader -> worker: why the reader asked for a reopen
+        # the reader's own state
+        self._lost = False
+        self._problem: str | None = None  # the last line logged about the camera
+        self._why: str | None = None  # the last reason it was lost (kept after it came back)
 
     # -- worker thread -------------------------------------------------------------------------
     def _post(self, item: Any) -> None:
@@ -177,7 +202,7 @@ class LiveSource(FrameSource):
                 except queue.Empty:
                     continue
                 if not isinstance(old, _Lost):
-                    self.dropped += 1
+                    self._dropped += 1
 
     def _open(self) -> tuple[Device | None, str]:
         try:
@@ -188,11 +213,11 @@ class LiveSource(FrameSource):
 
     def _retry(self, why: str, delay: float) -> None:
         """One backoff step: say which camera, why and when the next attempt is; then wait."""
-        self.retrying, self.why = True, why
-        self.problem = f"{self.name}: {why}; next attempt in {delay:g} s"
+        problem = f"{self.name}: {why}; next attempt in {delay:g} s"
         if self.reconnect:
-            log.warning("%s", self.problem)
-        self._post(_Lost(why))
+            log.warning("%s", problem)
+        self._post(_Lost(why, problem))
+        self._retrying = True  # after the message: the reader learns why before it sees this
         self._stop.wait(delay)
 
     def _worker(self) -> None:
@@ -206,7 +231,7 @@ class LiveSource(FrameSource):
                         self._retry(why, delay)
                         delay = min(delay * 2, self.reconnect_max)
                         continue
-                self.retrying = False
+                self._retrying = False
                 ok, frame = device.read()
                 if self._reset.is_set() or not ok or frame is None:
                     why = self._stall_why if self._reset.is_set() else "read failed"
@@ -222,31 +247,37 @@ class LiveSource(FrameSource):
             if device is not None:
                 device.release()
 
-    # -- consumer ------------------------------------------------------------------------------
-    def _mark_lost(self, ts: float, why: str) -> None:
-        if self.lost:
-            return
+    # -- reader ------------------------------------------------------------------------------
+    def _mark_lost(self, ts: float, why: str, problem: str) -> SourceEvent | None:
+        """The ``lost`` event for a gap since ``ts`` (None while already lost)."""
+        self._why, self._problem = why, problem
+        if self._lost:
+            return None
         if not self.reconnect:
             raise SourceLost(f"{self.name}: {why}")
-        self.lost = True
-        self.gaps += 1
-        if self.listener:
-            self.listener.camera_lost(ts)
+        self._lost = True
+        return SourceEvent(LOST, ts, problem=problem, why=why)
+
+    def _idle(self, ts: float, retrying: bool) -> SourceEvent:
+        if retrying:
+            return SourceEvent(RETRYING, ts, problem=self._problem, why=self._why)
+        return SourceEvent(HEARTBEAT, ts)
 
     def _check_give_up(self, started: float, seen: bool) -> None:
         if seen or not self.give_up or self._clock() - started < self.give_up:
             return
         raise CameraUnavailable(
             f"{self.name}: no frame within {self.give_up:g} s "
-            f"({self.why or 'no frame arrived'}); giving up (camera-wait {self.give_up:g}; "
+            f"({self._why or 'no frame arrived'}); giving up (camera-wait {self.give_up:g}; "
             "0 keeps retrying)"
         )
 
-    def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]:
+    def __iter__(self) -> Iterator[SourceEvent]:
         self._thread = threading.Thread(target=self._worker, name="capture", daemon=True)
         self._thread.start()
         last = started = self._clock()
         seen = False
+        dropped = 0
         try:
             while not self._stop.is_set():
                 self._check_give_up(started, seen)
@@ -254,28 +285,34 @@ class LiveSource(FrameSource):
                     item = self._queue.get(timeout=self._tick)
                 except queue.Empty:
                     now = self._clock()
-                    if now - last > self.frame_timeout and not self.lost:
-                        self._stall_why = self.why = f"no frame for {self.frame_timeout:g} s"
+                    if now - last > self.frame_timeout and not self._lost:
+                        why = self._stall_why = f"no frame for {self.frame_timeout:g} s"
+                        problem = f"{self.name}: {why}; reopening"
                         if self.reconnect:
-                            self.problem = f"{self.name}: {self._stall_why}; reopening"
-                            log.warning("%s", self.problem)
-                        self._mark_lost(last, self._stall_why)
+                            log.warning("%s", problem)
+                        event = self._mark_lost(last, why, problem)
                         self._reset.set()
-                    yield now, None
+                        if event:
+                            yield event
+                    yield self._idle(now, self._retrying)
                     continue
                 if isinstance(item, _Lost):
-                    self._mark_lost(last, item.why)
-                    yield self._clock(), None
+                    event = self._mark_lost(last, item.why, item.problem)
+                    if event:
+                        yield event
+                    yield self._idle(self._clock(), True)
                     continue
                 ts, frame = item
-                seen, self.problem = True, None
-                if self.lost:
-                    self.lost = False
+                seen, self._problem = True, None
+                if self._lost:
+                    self._lost = False
                     log.warning("%s: frames again", self.name)
-                    if self.listener:
-                        self.listener.camera_found(ts)
+                    yield SourceEvent(FOUND, ts)
+                if self._dropped != dropped:
+                    yield SourceEvent(DROPPED, ts, count=self._dropped - dropped)
+                    dropped = self._dropped
                 last = ts
-                yield ts, frame
+                yield SourceEvent(FRAME, ts, frame)
         finally:
             self._stop.set()
             self._thread.join(timeout=2.0)

@@ -1,6 +1,7 @@
 """Window aggregation: the only thing the daemon ever records.
 
-One record per window of ``window`` seconds: frame and face counts, distinct tracks, per-class
+One record per window of ``window`` seconds (``start`` and ``end`` in epoch seconds; the log
+formats them): frame and face counts, distinct tracks, per-class
 counts and shares of face observations (each observation counted under its track's smoothed
 class), mean confidence, camera status, and whether probabilities were corrected to the model's
 training class prior. Faces the quality gate found unreadable (too small, turned, looking down,
@@ -17,7 +18,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ..faces.quality import UNREADABLE
-from .timeutil import iso
 
 
 class WindowAggregator:
@@ -133,11 +133,9 @@ class WindowAggregator:
         needed = min(2, self.processed)
         tracks = sum(1 for n in self.tracks.values() if n >= needed)
         readable_tracks = sum(1 for n in self.readable_tracks.values() if n >= needed)
-        start, stop = iso(self._start), iso(end)
         record: dict = {
-            "id": f"{start}/{stop}",  # stable: publishers and subscribers de-duplicate by it
-            "start": start,
-            "end": stop,
+            "start": self._start,
+            "end": end,
             "source": self.source,
             "frames_seen": self.seen,
             "frames_processed": self.processed,

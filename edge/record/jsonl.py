@@ -1,5 +1,8 @@
 """The JSON Lines log: one record a line, one file per UTC day, fsynced, pruned by age and space.
 
+Records arrive with ``start`` and ``end`` in epoch seconds; the log is where they become text:
+ISO 8601 UTC times and the record's stable ``id`` (``START/END``), see :func:`as_logged`.
+
 A torn last line left by a crash is terminated with a newline before appending (readers skip
 lines that are not JSON). A failed write (ENOSPC, EIO, ...) drops the record and counts it, and
 cuts the file back to its last whole line; the daemon keeps running. A folder that cannot take a
@@ -18,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..contract.errors import ConfigError
-from .timeutil import parse_iso, utc_day
+from .timeutil import iso, utc_day
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,15 @@ PREFIX, SUFFIX = "fer-edge-", ".jsonl"
 
 def log_path(log_dir: str | os.PathLike, day: str) -> Path:
     return Path(log_dir) / f"{PREFIX}{day}{SUFFIX}"
+
+
+def as_logged(record: dict) -> dict:
+    """``record`` as the log holds it: ``id`` first, ``start`` and ``end`` in ISO 8601 UTC.
+
+    The id is stable: MQTT publishers and subscribers de-duplicate by it.
+    """
+    start, end = iso(record["start"]), iso(record["end"])
+    return {"id": f"{start}/{end}", **record, "start": start, "end": end}
 
 
 class JsonlLog:
@@ -73,10 +85,12 @@ class JsonlLog:
             raise ConfigError(f"{where}: not writable ({exc.strerror or exc})") from None
 
     def write(self, record: dict) -> bool:
-        """Append ``record`` durably; False (and counted) when the write failed."""
-        day = utc_day(parse_iso(record["start"]))
-        path = log_path(self.log_dir, day)
-        line = (json.dumps(record, separators=(",", ":"), sort_keys=False) + "\n").encode()
+        """Append ``record`` (times in epoch seconds) durably, in the file of its start's day.
+
+        False (and counted) when the write failed.
+        """
+        path = log_path(self.log_dir, utc_day(record["start"]))
+        line = (json.dumps(as_logged(record), separators=(",", ":")) + "\n").encode()
         if path not in self._checked and self._checked:
             self.prune()  # a new day: apply retention again
         try:

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from ..capture.sources import FileSource, open_source
+from ..capture.sources import FRAME, open_source
 from ..classify.prior import prior_for_run
 from ..config import RunConfig
 from ..daemon import load_classifier
@@ -39,19 +39,19 @@ def _frames(config: RunConfig, n: int):
         )
         produced = 0
         t0 = time.perf_counter()
-        for ts, frame in source:
-            if frame is None:
+        for event in source:
+            if event.kind != FRAME:
                 t0 = time.perf_counter()
                 continue
             capture = time.perf_counter() - t0
-            yield ts, frame, capture
+            yield event.ts, event.frame, capture
             got += 1
             produced += 1
             if got >= n:
                 source.close()
                 break
             t0 = time.perf_counter()
-        if not isinstance(source, FileSource) or produced == 0:
+        if source.live or produced == 0:
             break
         start += produced / source.fps  # a replay continues the clip's time
 

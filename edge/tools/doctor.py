@@ -65,19 +65,20 @@ def _model(config: RunConfig) -> Check:
 
 
 def _camera(config: RunConfig) -> Check:
-    from ..capture.sources import FileSource, open_source
+    from ..capture.sources import FRAME, open_source
 
     try:
         source = open_source(config.camera, frame_timeout=min(config.frame_timeout, 5.0))
     except FerError as exc:
         return False, "camera", str(exc)
-    if isinstance(source, FileSource):
+    if not source.live:
         return True, "camera", f"video file {config.camera} ({source.fps:g} fps)"
     source.reconnect = False
     try:
-        for _, frame in source:
-            if frame is not None:
-                return True, "camera", f"{source.name}: frame {frame.shape[1]}x{frame.shape[0]}"
+        for event in source:
+            if event.kind == FRAME:
+                height, width = event.frame.shape[:2]
+                return True, "camera", f"{source.name}: frame {width}x{height}"
     except FerError as exc:
         return False, "camera", str(exc)
     finally:

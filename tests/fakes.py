@@ -1,0 +1,108 @@
+"""Fakes and small builders shared by the device tests: cameras, classifiers, records."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from fer_edge.capture.sources import LiveSource
+from fer_edge.contract.card import ModelCard
+from fer_edge.contract.recipe import CropRecipe
+from fer_edge.record.timeutil import parse_iso
+
+SHA = "ab" * 32
+T0 = parse_iso("2026-01-05T08:00:00Z")
+
+
+class ScriptedDevice:
+    """Reads frames from a script: an ndarray, 'fail' (read error) or ('stall', seconds)."""
+
+    def __init__(self, script):
+        self.script, self.released = list(script), False
+
+    def read(self):
+        if not self.script:
+            time.sleep(0.01)
+            return False, None
+        step = self.script.pop(0)
+        if isinstance(step, tuple):
+            time.sleep(step[1])
+            return True, np.zeros((4, 4, 3), np.uint8)
+        if isinstance(step, str):
+            return False, None
+        time.sleep(0.02)
+        return True, step
+
+    def release(self):
+        self.released = True
+
+
+def scripted_opener(*scripts):
+    """Opens a device for each script in turn; None (or no script left): the camera is absent."""
+    queue = list(scripts)
+
+    def opener():
+        script = queue.pop(0) if queue else None
+        return None if script is None else ScriptedDevice(script)
+
+    return opener
+
+
+def frames(n, shape=(4, 4, 3), value=0):
+    return [np.full(shape, value + i, np.uint8) for i in range(n)]
+
+
+def live(opener, **kw):
+    kw = {"frame_timeout": 0.3, "tick": 0.05, "backoff_start": 0.01, "reconnect_max": 0.05, **kw}
+    return LiveSource(opener, "fake", **kw)
+
+
+class NoFaces:
+    name = "none"
+
+    def detect(self, image):
+        return []
+
+
+class FakeClassifier:
+    """Stands in for the interpreter: class from each crop's mean brightness, one batched call."""
+
+    def __init__(self):
+        self.card = ModelCard("fake.tflite", "tflite", "ab" * 32, CropRecipe(size=32))
+        self.calls = []
+
+    def predict(self, crops):
+        self.calls.append(len(crops))
+        probs = np.full((len(crops), 7), 0.05, np.float32)
+        probs[np.arange(len(crops)), (crops.reshape(len(crops), -1).mean(1) // 40).astype(int)] = (
+            0.7
+        )
+        return probs
+
+
+def onehot(*indices):
+    probs = np.full((len(indices), 7), 0.01, np.float32)
+    probs[np.arange(len(indices)), indices] = 0.94
+    return probs
+
+
+def feed(agg, ts, tracks, label=3, conf=0.9):
+    records = agg.advance(ts)
+    agg.frame(processed=True)
+    agg.faces([(t, label, conf) for t in tracks])
+    return records
+
+
+def record(start=T0):
+    return {"start": start, "end": start + 60, "x": 1}
+
+
+class Notes:
+    """A notifier that records every call: ``sent`` holds (method, *args) tuples."""
+
+    def __init__(self):
+        self.sent = []
+
+    def __getattr__(self, name):
+        return lambda *args: self.sent.append((name, *args))

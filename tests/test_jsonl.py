@@ -1,0 +1,66 @@
+"""The JSON Lines log: torn lines, day files, a full disk, pruning."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from fakes import T0, record
+
+from fer_edge.record.jsonl import JsonlLog, log_path, read_records
+from fer_edge.record.timeutil import iso, parse_iso
+
+
+def test_log_torn_line_is_terminated_and_skipped(tmp_path):
+    path = log_path(tmp_path, "2026-01-05")
+    path.write_text('{"start":"2026-01-05T07:00:00.000Z"}\n{"start":"2026-01-05T07:0')
+    log = JsonlLog(tmp_path)
+    assert log.write(record()) and log.write(record(T0 + 60))
+    lines = path.read_text().splitlines()
+    assert len(lines) == 4 and lines[1].endswith(":0")
+    assert [r["start"] for r in read_records(tmp_path)] == [
+        "2026-01-05T07:00:00.000Z",
+        iso(T0),
+        iso(T0 + 60),
+    ]
+
+
+def test_log_one_file_per_utc_day(tmp_path):
+    log = JsonlLog(tmp_path)
+    log.write(record(T0))
+    log.write(record(T0 + 86400))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fer-edge-2026-01-05.jsonl",
+        "fer-edge-2026-01-06.jsonl",
+    ]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_full_disk_drops_and_counts_records(tmp_path):
+    log_path(tmp_path, "2026-01-05").symlink_to("/dev/full")
+    log = JsonlLog(tmp_path)
+    assert not log.write(record()) and not log.write(record())
+    assert log.dropped == 2 and "No space left" in log.last_error
+    assert log.write(record(T0 + 86400)) and log.written == 1  # another day's file works
+
+
+def test_prune_by_age(tmp_path):
+    old, new = log_path(tmp_path, "2025-01-01"), log_path(tmp_path, "2026-01-05")
+    old.write_text("{}\n")
+    new.write_text("{}\n")
+    os.utime(old, (T0 - 100 * 86400, T0 - 100 * 86400))
+    os.utime(new, (T0, T0))
+    assert JsonlLog(tmp_path, keep_days=30).prune(now=T0 + 60) == [old]
+    assert new.exists()
+
+
+def test_the_log_formats_times_and_the_id_once_in_the_start_days_file(tmp_path):
+    log = JsonlLog(tmp_path)
+    late = parse_iso("2026-01-05T23:59:30Z")
+    window = {"start": late, "end": late + 60.5, "x": 1}
+    assert log.write(window)
+    assert window == {"start": late, "end": late + 60.5, "x": 1}  # the caller's record unchanged
+    assert log_path(tmp_path, "2026-01-05").read_bytes() == (
+        b'{"id":"2026-01-05T23:59:30.000Z/2026-01-06T00:00:30.500Z",'
+        b'"start":"2026-01-05T23:59:30.000Z","end":"2026-01-06T00:00:30.500Z","x":1}\n'
+    )
