@@ -12,7 +12,6 @@ IoU >= 0.3 (greedy by score); unmatched detections are false positives. Prints o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_daemon import face_model  # noqa: E402
+from benchjson import emit  # noqa: E402
 from scenes import scene  # noqa: E402
 
 from fer_edge.faces.detect import YuNetDetector  # noqa: E402
@@ -133,13 +133,8 @@ def main() -> None:
         "match": "IoU >= 0.3",
         "targets": TARGETS,
         "settings": results,
-        "cores": os.cpu_count(),
-        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(report, args.out, load_before)
 
 
 if __name__ == "__main__":

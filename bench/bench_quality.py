@@ -15,7 +15,6 @@ uses YuNet's landmarks (as the daemon does). Prints JSON (or --out). Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_daemon import face_model  # noqa: E402
+from benchjson import emit  # noqa: E402
 from scenes import ASTRONAUT_FACE, BACKGROUNDS, astronaut, background, face_box  # noqa: E402
 
 from fer_edge.classify.prior import correct, prior_for_run  # noqa: E402
@@ -221,12 +221,7 @@ def main() -> None:
             report["pitch_at_64px"], "estimated_true_landmarks", args.agree, True
         ),
     }
-    report["cores"] = os.cpu_count()
-    report["load_average_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(report, args.out, load_before)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_daemon import face_model  # noqa: E402
+from benchjson import emit  # noqa: E402
 from scenes import background, face_patch, paste  # noqa: E402
 
 #: ms a face of ResNet50 int8 at 224 px: this machine (measured), Pi 5 and Pi 4 (read).
@@ -137,12 +138,8 @@ def main() -> None:
         },
         "targets": TARGETS,
         "settings": results,
-        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(report, args.out, load_before)
 
 
 if __name__ == "__main__":
