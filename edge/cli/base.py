@@ -75,9 +75,13 @@ def quiet_opencv(level: int) -> None:
     if os.environ.get("OPENCV_LOG_LEVEL"):
         return
     try:
-        from cv2.utils import logging as cv_logging
+        import cv2
     except ImportError:  # a tool without OpenCV has nothing to silence
         return
-    cv_logging.setLogLevel(
-        cv_logging.LOG_LEVEL_WARNING if level <= logging.DEBUG else cv_logging.LOG_LEVEL_SILENT
-    )
+    # OpenCV's LogLevel: 0 silent, 3 warning; cv2.utils.logging from 4.12, cv2.setLogLevel before.
+    try:
+        from cv2.utils.logging import setLogLevel as set_level
+    except ImportError:
+        set_level = getattr(cv2, "setLogLevel", None)
+    if set_level is not None:
+        set_level(3 if level <= logging.DEBUG else 0)
