@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from daemon_harness import Daemon, check_log, face_model, model_for_bench, write_looping_clip
+from daemon_harness import Daemon, check_log, model_for_bench, write_looping_clip
+from daemon_harness import run_args as harness_run_args
 
 WINDOW = 5.0
 
@@ -83,15 +84,7 @@ def main() -> None:
         shutil.copy(original, model)
         shutil.copy(original.with_suffix(".json"), model.with_suffix(".json"))
         no_tmpfs = mount_tmpfs(logs, "256k")
-        run_args = [
-            "run",
-            "--model",
-            str(model),
-            "--camera",
-            "0",
-            "--face-model",
-            str(face_model()),
-        ]
+        run_args = harness_run_args(model)
         run_args += ["--window", str(WINDOW), "--max-fps", str(args.max_fps), "--threads", "1"]
         run_args += ["--log-dir", str(logs), "--min-free-mb", "0", "--frame-timeout", "2"]
         run_args += ["--reconnect-max", "2"]

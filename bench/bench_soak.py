@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from daemon_harness import Daemon, check_log, face_model, model_for_bench, write_looping_clip
+from daemon_harness import Daemon, check_log, model_for_bench, write_looping_clip
+from daemon_harness import run_args as harness_run_args
 
 TARGETS = {"rss_growth_mb": 5.0, "fd_growth": 0, "missing_windows": 0}
 
@@ -54,15 +55,7 @@ def main() -> None:
         clip, control, logs = tmp / "classroom.avi", tmp / "control", tmp / "logs"
         faces = write_looping_clip(clip, control)
         model = model_for_bench(tmp)
-        run_args = [
-            "run",
-            "--model",
-            str(model),
-            "--camera",
-            "0",
-            "--face-model",
-            str(face_model()),
-        ]
+        run_args = harness_run_args(model)
         run_args += [
             "--window",
             str(window),

@@ -116,6 +116,11 @@ def face_model() -> Path:
     raise SystemExit("no YuNet model: set FER_EDGE_FACE_MODEL (see `fer-edge models path`)")
 
 
+def run_args(model: Path) -> list[str]:
+    """``fer-edge run`` on the stood-in camera with ``model`` and the YuNet model."""
+    return ["run", "--model", str(model), "--camera", "0", "--face-model", str(face_model())]
+
+
 class Daemon:
     """``fer-edge run`` on the looping clip, with its sd_notify messages and stderr collected."""
 

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from fer_edge.capture.sources import LiveSource
+from fer_edge.config import RunConfig, build_config
 from fer_edge.contract.card import ModelCard
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.record.timeutil import parse_iso
@@ -106,3 +107,18 @@ class Notes:
 
     def __getattr__(self, name):
         return lambda *args: self.sent.append((name, *args))
+
+
+def clip_config(clip, face_model, log_dir, **options) -> RunConfig:
+    """The daemon over a test clip for the fake classifier: 1 s windows from START."""
+    from conftest import START
+
+    base = {
+        "model": "fake",
+        "camera": str(clip),
+        "window": 1.0,
+        "start_time": START,
+        "face_model": str(face_model),
+        "log_dir": str(log_dir),
+    }
+    return build_config(None, {**base, **options})

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier
+from fakes import FakeClassifier, clip_config
 
 from conftest import REPO, START, write_face_clip
 from fer_edge.cli import main
-from fer_edge.config import build_config
 from fer_edge.contract.card import ModelCard, read_card, sha256_file, write_card
 from fer_edge.contract.labels import LABELS
 from fer_edge.contract.recipe import CropRecipe
@@ -39,18 +38,7 @@ def clip(tmp_path_factory, head_bgr):
 def test_daemon_windows_follow_the_video_and_are_reproducible(tmp_path, clip, yunet_model):
     runs = []
     for name in ("a", "b"):
-        config = build_config(
-            None,
-            {
-                "model": "fake",
-                "camera": str(clip),
-                "window": 1.0,
-                "start_time": START,
-                "face_model": str(yunet_model),
-                "log_dir": str(tmp_path / name),
-                **NO_GATE,
-            },
-        )
+        config = clip_config(clip, yunet_model, tmp_path / name, **NO_GATE)
         classifier = FakeClassifier()
         summary = Daemon(config, classifier=classifier).run()
         assert summary.frames_processed == 30
@@ -68,18 +56,7 @@ def test_daemon_windows_follow_the_video_and_are_reproducible(tmp_path, clip, yu
 
 
 def test_min_group_suppresses_small_windows(tmp_path, clip, yunet_model):
-    config = build_config(
-        None,
-        {
-            "model": "fake",
-            "camera": str(clip),
-            "window": 1.0,
-            "min_group": 40,
-            "face_model": str(yunet_model),
-            "log_dir": str(tmp_path),
-            "start_time": START,
-        },
-    )
+    config = clip_config(clip, yunet_model, tmp_path, min_group=40)
     Daemon(config, classifier=FakeClassifier()).run()
     records = list(read_records(tmp_path))
     assert records and all(r["suppressed"] for r in records)
@@ -87,18 +64,7 @@ def test_min_group_suppresses_small_windows(tmp_path, clip, yunet_model):
 
 
 def test_max_fps_drops_and_counts_frames(tmp_path, clip, yunet_model):
-    config = build_config(
-        None,
-        {
-            "model": "fake",
-            "camera": str(clip),
-            "window": 10.0,
-            "max_fps": 5.0,
-            "face_model": str(yunet_model),
-            "log_dir": str(tmp_path),
-            "start_time": START,
-        },
-    )
+    config = clip_config(clip, yunet_model, tmp_path, window=10.0, max_fps=5.0)
     Daemon(config, classifier=FakeClassifier()).run()
     (record,) = read_records(tmp_path)
     assert (record["frames_seen"], record["frames_processed"], record["frames_dropped"]) == (
@@ -112,17 +78,7 @@ def test_max_fps_drops_and_counts_frames(tmp_path, clip, yunet_model):
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 def test_full_disk_keeps_the_daemon_running(tmp_path, clip, yunet_model):
     log_path(tmp_path, "2026-01-05").symlink_to("/dev/full")
-    config = build_config(
-        None,
-        {
-            "model": "fake",
-            "camera": str(clip),
-            "window": 1.0,
-            "start_time": START,
-            "face_model": str(yunet_model),
-            "log_dir": str(tmp_path),
-        },
-    )
+    config = clip_config(clip, yunet_model, tmp_path)
     summary = Daemon(config, classifier=FakeClassifier()).run()
     assert summary.frames_processed == 30 and summary.records_dropped == 3
     assert summary.windows == 0  # a dropped record is never counted as written

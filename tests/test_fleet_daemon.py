@@ -7,11 +7,11 @@ import time
 import urllib.request
 
 import pytest
+from fakes import FakeClassifier, clip_config
 from mosquitto import Broker, Subscriber, free_port
-from test_daemon_run import FakeClassifier, clip  # noqa: F401 - the clip fixture
+from test_daemon_run import clip  # noqa: F401 - the clip fixture
 
-from conftest import REPO, START
-from fer_edge.config import build_config
+from conftest import REPO
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import read_records
 
@@ -20,18 +20,7 @@ pytest.importorskip("prometheus_client")
 
 
 def run_daemon(tmp_path, clip, yunet_model, **options):  # noqa: F811
-    config = build_config(
-        None,
-        {
-            "model": "fake",
-            "camera": str(clip),
-            "window": 1.0,
-            "start_time": START,
-            "face_model": str(yunet_model),
-            "log_dir": str(tmp_path / "logs"),
-            **options,
-        },
-    )
+    config = clip_config(clip, yunet_model, tmp_path / "logs", **options)
     daemon = Daemon(config, classifier=FakeClassifier())
     daemon.run()
     return daemon
