@@ -75,9 +75,16 @@ def even_batch(n: int, batch: int, replicas: int) -> int:
 
     Keras 3 under MirroredStrategy fails (AddN shape mismatch) when a dataset's first batch is
     smaller than the global batch and not a multiple of the replica count (e.g. a small
-    validation split on two GPUs). Later partial batches are fine.
+    validation split on two GPUs), and (Keras 3.15) when any batch leaves a replica empty: so
+    data parallel runs also cut every split to a multiple of the replica count
+    (:func:`even_count`).
     """
     return batch if n >= batch else n // replicas * replicas
+
+
+def even_count(n: int, replicas: int) -> int:
+    """The most of ``n`` images that split evenly over ``replicas`` in every batch."""
+    return n // replicas * replicas
 
 
 def train(
@@ -104,8 +111,9 @@ def train(
     batch = even_batch(len(train), params.batch_size * replicas, replicas)
     if batch == 0:
         raise ConfigError(f"{len(train)} training images cannot be split over {replicas} GPUs")
-    # JAX shards every batch over its devices: each must split evenly, the last one too.
-    sharded = devices.backend == "jax" and replicas > 1
+    # Every batch must split evenly over the replicas, the last one too: a replica given an
+    # empty batch fails (JAX's sharding; TensorFlow's MirroredStrategy in Keras 3.15).
+    parallel = replicas > 1
     weights = class_weights(train.labels, params.class_weights)
     log.info(
         "class weights (%s): %s",
@@ -123,10 +131,14 @@ def train(
         augment=augment,
         shuffle=True,
         seed=params.seed,
-        drop_remainder=sharded,
+        drop_remainder=parallel,
         workers=workers,
     )
-    n_val = len(val) // replicas * replicas if sharded else len(val)
+    n_val = even_count(len(val), replicas)
+    if n_val < len(val):
+        log.info(
+            "validation: %d of %d images (a multiple of %d replicas)", n_val, len(val), replicas
+        )
     val_batch = even_batch(n_val, batch, replicas)
     if len(val) and not val_batch:
         log.warning(
