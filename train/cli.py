@@ -14,9 +14,9 @@ from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.labels import LABELS
 from fer_edge.faces.detect import detector_names
 
-from .data import CLASS_WEIGHTINGS
+from .data import CLASS_WEIGHTINGS, parse_repeat
 from .devices import PRECISIONS
-from .readers import KINDS, parse_spec
+from .readers import KINDS, LABEL_MODES, parse_spec
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,22 @@ def fit_options(f):
                 metavar="MIN,MAX",
                 help="Face sizes in px that the low-resolution augmentation shrinks to.",
             ),
+            click.option(
+                "--label-mode",
+                type=click.Choice(LABEL_MODES),
+                default="majority",
+                show_default=True,
+                help="FER+'s ten votes a face: majority (ties and faces won by unknown, "
+                "not-a-face or contempt dropped) or probability (the vote distribution as "
+                "soft targets).",
+            ),
+            click.option(
+                "--repeat",
+                multiple=True,
+                metavar="DATASET=N",
+                help="Show each training image of DATASET N times an epoch (oversample a small "
+                "dataset in a fusion, e.g. ckplus=8); recorded in the card.",
+            ),
             click.option("--max-per-class", type=click.IntRange(1), default=None),
             click.option("--seed", type=int, default=0, show_default=True),
             click.option("--resume", is_flag=True, help="Continue an interrupted run in --out."),
@@ -197,7 +213,16 @@ def _prep(strict, cache_dir, detector, face_model):
 @fit_options
 @prep_options
 def fit(
-    data_specs, out, recipe, max_per_class, strict, cache_dir, detector, face_model, **fit_args
+    data_specs,
+    out,
+    recipe,
+    max_per_class,
+    repeat,
+    strict,
+    cache_dir,
+    detector,
+    face_model,
+    **fit_args,
 ):
     """Train on the fused datasets; writes model.keras, its card and reports into --out.
 
@@ -208,7 +233,9 @@ def fit(
     specs = [parse_spec(s) for s in data_specs]
     prep = _prep(strict, cache_dir, detector, face_model)
     params = fit_params(recipe, fit_args)
-    results = fit_run(specs, out, params, prep, max_per_class=max_per_class)
+    results = fit_run(
+        specs, out, params, prep, max_per_class=max_per_class, repeat=parse_repeat(repeat)
+    )
     for name, res in results.items():
         click.echo(f"{name}: test accuracy {res['accuracy']:.3f} on {res['n']} images")
     click.echo(f"model: {out / 'model.keras'}")
@@ -247,14 +274,30 @@ def evaluate(model, data_specs, out, face_px, strict, cache_dir, detector, face_
 @fit_options
 @prep_options
 def compare(
-    data_specs, out, recipe, max_per_class, strict, cache_dir, detector, face_model, **fit_args
+    data_specs,
+    out,
+    recipe,
+    max_per_class,
+    repeat,
+    strict,
+    cache_dir,
+    detector,
+    face_model,
+    **fit_args,
 ):
     """A model per dataset plus the fused model, each tested on every dataset (one table)."""
     from .workflow import compare as run_compare
 
     specs = [parse_spec(s) for s in data_specs]
     prep = _prep(strict, cache_dir, detector, face_model)
-    run_compare(specs, out, fit_params(recipe, fit_args), prep, max_per_class=max_per_class)
+    run_compare(
+        specs,
+        out,
+        fit_params(recipe, fit_args),
+        prep,
+        max_per_class=max_per_class,
+        repeat=parse_repeat(repeat),
+    )
     click.echo((out / "compare.md").read_text(encoding="utf-8"))
 
 

@@ -6,6 +6,7 @@ Public API (used by ``fer_convert``): :func:`load_sources`, :func:`load_split`,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import zlib
@@ -59,11 +60,13 @@ def load_sources(
     face_model: str | None = None,
     seed: int = 0,
     assign_splits: bool = True,
+    label_mode: str = "majority",
 ) -> Prepared:
     """Read, crop (by ``recipe``) and fuse datasets given as (kind, path); every image gets a
     split.
 
     With ``assign_splits=False`` only the datasets' own splits are set ("" elsewhere).
+    ``label_mode``: FER+'s vote rule (:func:`fer_train.readers.ferplus_target`).
 
     Byte-identical images (same decoded pixels) are kept once across the whole fusion; a copy
     in a test split wins over val and train, so nothing the model trains on is tested.
@@ -91,6 +94,7 @@ def load_sources(
             cache_dir=cache_dir,
             detector_factory=factory,
             detector_key=key,
+            label_mode=label_mode,
         )
         parts.append(_assign_splits(part, name, seed) if assign_splits else part)
     return _dedupe(parts, recipe.size)
@@ -123,9 +127,7 @@ def _assign_splits(part: Prepared, name: str, seed: int) -> Prepared:
             chosen[subjects[i]] = "val"
         for i in np.flatnonzero(missing):
             splits[i] = chosen[groups[i]]
-    return Prepared(
-        part.images, part.labels, part.datasets, splits, part.subjects, part.skipped, part.hashes
-    )
+    return dataclasses.replace(part, splits=splits)
 
 
 def _dedupe(parts: list[Prepared], size: int) -> Prepared:
@@ -170,6 +172,38 @@ def cap_per_class(prepared: Prepared, max_per_class: int | None, seed: int = 0) 
     for idx in groups.values():
         keep.extend(rng.permutation(idx)[:max_per_class].tolist())
     return prepared.select(np.array(sorted(keep), dtype=np.int64))
+
+
+def parse_repeat(texts) -> dict[str, int]:
+    """``NAME=N`` options (``--repeat ckplus=8``) → {name: N}; ConfigError when malformed."""
+    out: dict[str, int] = {}
+    for text in texts or ():
+        name, sep, count = str(text).partition("=")
+        try:
+            n = int(count)
+        except ValueError:
+            n = 0
+        if not sep or not name.strip() or n < 1:
+            raise ConfigError(f"{text!r}: expected DATASET=N with N a whole number >= 1")
+        out[name.strip().lower()] = n
+    return out
+
+
+def repeat_datasets(prepared: Prepared, repeat: dict[str, int]) -> Prepared:
+    """Each image of a dataset named in ``repeat`` ``N`` times (oversampling a small dataset in
+    a fusion; augmentation makes the copies differ). An unknown name is a ConfigError."""
+    if not repeat:
+        return prepared
+    unknown = sorted(set(repeat) - set(prepared.datasets.tolist()))
+    if unknown:
+        raise ConfigError(
+            f"--repeat {unknown[0]}: no such dataset in the training set "
+            f"(have {', '.join(sorted(set(prepared.datasets.tolist())))})"
+        )
+    counts = np.ones(len(prepared), np.int64)
+    for name, n in repeat.items():
+        counts[prepared.datasets == name] = n
+    return prepared.select(np.repeat(np.arange(len(prepared)), counts))
 
 
 def stratified_sample(prepared: Prepared, limit: int, seed: int = 0) -> Prepared:
@@ -283,6 +317,7 @@ def load_split(run_dir: Path, split: str, limit: int | None = None, seed: int = 
         detector_kind=params.get("detector", "auto"),
         face_model=params.get("face_model"),
         seed=int(params.get("seed", 0)),
+        label_mode=params.get("label_mode", "majority"),
     )
     prepared = cap_per_class(prepared, params.get("max_per_class"), int(params.get("seed", 0)))
     part = prepared.select(prepared.splits == split)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from . import model as model_lib
 from .augment import Augment
 from .data import class_weights
 from .prepare import Prepared
+from .progress import Progress, keras_callback
 from .start import Start
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class FitParams:
     low_res_p: float = 0.5  # probability of the low-resolution augmentation
     low_res_min: int = 12  # its face sizes in px
     low_res_max: int = 48
+    label_mode: str = "majority"  # FER+'s votes: majority | probability (soft targets)
 
     def augment(self) -> Augment:
         return Augment(low_res_p=self.low_res_p, low_res_px=(self.low_res_min, self.low_res_max))
@@ -123,10 +125,14 @@ def train(
     workers = params.workers or default_workers()
     augment = params.augment()
     log.info("input pipeline: %d worker threads; augmentation %s", workers, augment)
+    soft = train.soft is not None  # soft targets: categorical cross-entropy on distributions
+    if soft:
+        log.info("soft targets: training on label distributions (categorical cross-entropy)")
     train_data = Batches(
         train.images,
         train.labels,
         batch,
+        targets=train.targets() if soft else None,
         class_weights=np.array([weights[i] for i in range(len(LABELS))]),
         augment=augment,
         shuffle=True,
@@ -145,7 +151,13 @@ def train(
             "%d validation images cannot be split over %d GPUs: no validation", len(val), replicas
         )
     val_data = (
-        Batches(val.images[:n_val], val.labels[:n_val], val_batch, workers=workers)
+        Batches(
+            val.images[:n_val],
+            val.labels[:n_val],
+            val_batch,
+            workers=workers,
+            targets=val.targets()[:n_val] if soft else None,
+        )
         if val_batch
         else None
     )
@@ -164,8 +176,8 @@ def train(
                 optimizer = _configure(model, name, epochs, steps, params, start is not None)
                 model.compile(
                     optimizer=optimizer,
-                    loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"],
+                    loss="categorical_crossentropy" if soft else "sparse_categorical_crossentropy",
+                    metrics=["accuracy"],  # Keras picks sparse/categorical by the targets' shape
                 )
             stage_history = ckpt / f"{name}.history.json"
             if params.resume and done.is_file():
@@ -188,8 +200,10 @@ def train(
                 ),
                 train_data.epoch_callback(),
             ]
-            seconds: list[float] = []
-            callbacks.append(_epoch_timer(seconds))
+            # At a terminal Keras draws its bar; in a log, a line every 5 % of an epoch.
+            tty = params.verbose > 0 and sys.stdout.isatty()
+            progress = Progress(f"stage {name}", epochs, steps, every=0 if tty else 5)
+            callbacks.append(keras_callback(progress))
             log.info("stage %s: %d epochs, %d steps each, batch %d", name, epochs, steps, batch)
             result = model.fit(
                 train_data,
@@ -197,8 +211,9 @@ def train(
                 epochs=epochs,
                 callbacks=callbacks,
                 shuffle=False,  # Batches shuffles, seeded per epoch
-                verbose=params.verbose,
+                verbose=1 if tty else 0,
             )
+            seconds = progress.epoch_seconds
             if name == "scratch":
                 precise_batchnorm(model, train.images, batch)
             record = {
@@ -214,18 +229,6 @@ def train(
     finally:
         devices_lib.release(devices)
     return model, history
-
-
-def _epoch_timer(seconds: list[float]):
-    """A callback appending each epoch's wall time (training and validation) to ``seconds``."""
-    k = model_lib.keras()
-    started: list[float] = []
-    return k.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: started.append(time.perf_counter()),
-        on_epoch_end=lambda epoch, logs: seconds.append(
-            round(time.perf_counter() - started[-1], 2)
-        ),
-    )
 
 
 def _configure(model, stage: str, epochs: int, steps: int, params: FitParams, trained_head: bool):

@@ -30,7 +30,9 @@ class Batches(keras.utils.PyDataset):
     Pixels stay uint8 (a quarter of float32's bytes to copy to a GPU); the model's float32
     input casts them on the device, on every backend.
 
-    ``class_weights``: a weight per class, given to each image as its sample weight.
+    ``class_weights``: a weight per class, given to each image (by its label) as its sample weight.
+    ``targets``: (N, classes) float target distributions yielded instead of the labels (soft
+    targets, e.g. FER+'s vote distributions).
     ``augment``: applied to every training batch; None for validation and evaluation.
     ``drop_remainder``: leave out the last partial batch (training under data parallelism,
     where a batch must split evenly over the devices; every epoch reshuffles, so no image is
@@ -50,6 +52,7 @@ class Batches(keras.utils.PyDataset):
         drop_remainder: bool = False,
         workers: int = 1,
         epoch: int = 0,
+        targets: np.ndarray | None = None,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=2 * workers)
         self.images, self.labels = images, np.asarray(labels, np.int64)
@@ -57,6 +60,9 @@ class Batches(keras.utils.PyDataset):
         self.weights = None if class_weights is None else np.asarray(class_weights, np.float32)
         self.augment, self.drop_remainder = augment, drop_remainder
         self.epoch = epoch
+        self.targets = None if targets is None else np.asarray(targets, np.float32)
+        if self.targets is not None and len(self.targets) != len(self.labels):
+            raise ValueError(f"{len(self.targets)} targets for {len(self.labels)} labels")
         self._order = self._permutation()
 
     def _permutation(self) -> np.ndarray:
@@ -81,9 +87,10 @@ class Batches(keras.utils.PyDataset):
             rng = np.random.default_rng([self.seed, self.epoch, index, 1])
             pixels = self.augment(pixels, rng)
         labels = self.labels[picked]
+        y = labels if self.targets is None else self.targets[picked]
         if self.weights is None:
-            return pixels, labels
-        return pixels, labels, self.weights[labels]
+            return pixels, y
+        return pixels, y, self.weights[labels]
 
     def set_epoch(self, epoch: int) -> None:
         """Shuffle and augment as in ``epoch`` (a resumed run starts where it stopped)."""

@@ -23,7 +23,7 @@ import numpy as np
 from fer_edge.capture.imageio import read_image
 from fer_edge.contract import atomic
 from fer_edge.contract.errors import ImageReadError
-from fer_edge.contract.labels import index
+from fer_edge.contract.labels import LABELS, index
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces.crop import crop_square
 
@@ -39,7 +39,8 @@ class Prepared:
     """Model-ready images: (N, S, S, 3) RGB uint8 with per-image metadata.
 
     ``hashes`` are sha1 digests of the decoded source pixels (for duplicate removal);
-    ``skipped`` maps dataset → reason → count.
+    ``skipped`` maps dataset → reason → count; ``soft``: (N, 7) float32 target distributions
+    where a dataset gives them (FER+'s probability mode; one-hot rows for the others), else None.
     """
 
     images: np.ndarray
@@ -49,6 +50,7 @@ class Prepared:
     subjects: np.ndarray
     skipped: dict[str, dict[str, int]]
     hashes: np.ndarray | None = None
+    soft: np.ndarray | None = None
 
     @classmethod
     def empty(cls, size: int) -> Prepared:
@@ -75,7 +77,14 @@ class Prepared:
             self.subjects[idx],
             self.skipped,
             None if self.hashes is None else self.hashes[idx],
+            None if self.soft is None else self.soft[idx],
         )
+
+    def targets(self) -> np.ndarray:
+        """(N, 7) float32 training targets: ``soft`` where given, else one-hot labels."""
+        if self.soft is not None:
+            return self.soft.astype(np.float32)
+        return np.eye(len(LABELS), dtype=np.float32)[self.labels]
 
     @staticmethod
     def concat(parts: list[Prepared], size: int, keep: np.ndarray | None = None) -> Prepared:
@@ -107,6 +116,10 @@ class Prepared:
         def joined(field: str, dtype=str) -> np.ndarray:
             return np.concatenate([getattr(p, field).astype(dtype) for p in parts])[keep]
 
+        soft = None
+        if any(p.soft is not None for p in parts):
+            soft = np.concatenate([p.targets() for p in parts])[keep]
+
         return Prepared(
             images,
             joined("labels", np.int64),
@@ -115,6 +128,7 @@ class Prepared:
             joined("subjects"),
             skipped,
             joined("hashes"),
+            soft,
         )
 
 
@@ -145,9 +159,15 @@ def prepare_dataset(
     cache_dir: Path | None = None,
     detector_factory=None,
     detector_key: str = "auto",
+    label_mode: str = "majority",
 ) -> Prepared:
-    """One dataset as a :class:`Prepared` (dataset's own splits; "" where it has none)."""
+    """One dataset as a :class:`Prepared` (dataset's own splits; "" where it has none).
+
+    ``label_mode``: how a dataset labelled by votes (FER+) gives its targets.
+    """
     params = {"name": name, "crop": recipe.to_dict(), "detector": detector_key}
+    if kind == "ferplus":
+        params["label_mode"] = label_mode
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache_file = cache / f"{fingerprint(kind, root, params)}.npz"
     if cache_file.is_file():
@@ -155,7 +175,7 @@ def prepare_dataset(
         if cached is not None and not (strict and cached.skipped.get(name, {}).get("unreadable")):
             log.info("%s: %d prepared images from cache %s", name, len(cached), cache_file)
             return cached
-    prepared = _prepare(kind, root, name, recipe, strict, detector_factory)
+    prepared = _prepare(kind, root, name, recipe, strict, detector_factory, label_mode)
     if len(prepared) == 0:  # nothing worth caching; a later run (another face model) retries
         return prepared
     try:
@@ -166,8 +186,8 @@ def prepare_dataset(
     return prepared
 
 
-def _prepare(kind, root, name, recipe, strict, detector_factory) -> Prepared:
-    listing = read_dataset(kind, root, name)
+def _prepare(kind, root, name, recipe, strict, detector_factory, label_mode) -> Prepared:
+    listing = read_dataset(kind, root, name, label_mode)
     skipped = Counter(listing.skipped)
     full = CropRecipe(size=recipe.size, margin=0.0, align=False)
     detector = None
@@ -212,6 +232,9 @@ def _prepare(kind, root, name, recipe, strict, detector_factory) -> Prepared:
         np.array([r.subject for r in kept], dtype=str),
         {name: dict(skipped)},
         np.array(hashes, dtype=str),
+        np.array([r.soft for r in kept], np.float32).reshape(-1, len(LABELS))
+        if kept and kept[0].soft is not None
+        else None,
     )
 
 
@@ -238,6 +261,7 @@ def _save_cache(path: Path, prepared: Prepared) -> None:
             splits=prepared.splits,
             subjects=prepared.subjects,
             hashes=prepared.hashes,
+            **({} if prepared.soft is None else {"soft": prepared.soft}),
             skipped=np.array(json.dumps(prepared.skipped)),
         )
 
@@ -256,6 +280,7 @@ def _load_cache(path: Path) -> Prepared | None:
                 data["subjects"],
                 json.loads(str(data["skipped"])),
                 data["hashes"],
+                data["soft"] if "soft" in data.files else None,
             )
     except (OSError, KeyError, ValueError) as exc:
         log.warning("ignoring a broken cache file %s (%s)", path, exc)

@@ -22,7 +22,9 @@ from fer_edge.contract.labels import CKPLUS_CODES, FER2013_CODES, canonical
 
 log = logging.getLogger(__name__)
 
-KINDS = ("fer2013", "ckplus", "jaffe", "folder")
+KINDS = ("fer2013", "ferplus", "ckplus", "jaffe", "folder")
+#: How FER+'s ten votes a face become a target (``--label-mode``), as in the FER+ paper.
+LABEL_MODES = ("majority", "probability")
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".webp"})
 FER2013_USAGE = {"training": "train", "publictest": "val", "privatetest": "test"}
 #: Peak frames taken from each labelled CK+ sequence (the last ones of the sequence).
@@ -46,6 +48,7 @@ class Record:
     cropped: bool = False
     path: Path | None = None
     pixels: np.ndarray | None = None
+    soft: tuple[float, ...] | None = None  # a target distribution over LABELS (FER+ votes)
 
 
 @dataclass
@@ -72,10 +75,16 @@ def parse_spec(text: str) -> tuple[str, Path]:
     return kind, check_source(kind, path)
 
 
-def read_dataset(kind: str, root: Path, name: str | None = None) -> Listing:
-    """All records of the dataset ``kind`` at ``root`` (reported under ``name``, default kind)."""
+def read_dataset(
+    kind: str, root: Path, name: str | None = None, label_mode: str = "majority"
+) -> Listing:
+    """All records of the dataset ``kind`` at ``root`` (reported under ``name``, default kind).
+
+    ``label_mode`` applies to datasets labelled by votes (FER+), see :func:`read_ferplus`.
+    """
     readers: dict[str, Callable[[Path, str], Listing]] = {
         "fer2013": read_fer2013,
+        "ferplus": lambda r, n: read_ferplus(r, n, label_mode),
         "ckplus": read_ckplus,
         "jaffe": read_jaffe,
         "folder": read_folder,
@@ -113,7 +122,8 @@ def read_fer2013(root: Path, name: str) -> Listing:
     raise ConfigError(f"{root}: neither a FER2013 CSV nor a folder with train/ and test/")
 
 
-def _fer2013_csv(path: Path, name: str) -> Listing:
+def _fer2013_csv(path: Path, name: str, keep_all: bool = False) -> Listing:
+    """The CSV's rows; ``keep_all``: one record per row (None where unreadable), labels ignored."""
     records, skipped = [], Counter()
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -122,7 +132,7 @@ def _fer2013_csv(path: Path, name: str) -> Listing:
             raise ConfigError(f"{path}: not a FER2013 CSV (missing column {sorted(missing)[0]!r})")
         for row_no, row in enumerate(reader, start=2):
             where = f"{path}:{row_no}"
-            label = _label(row["emotion"], where, codes=FER2013_CODES)
+            label = "neutral" if keep_all else _label(row["emotion"], where, codes=FER2013_CODES)
             if label is None:
                 skipped[EXCLUDED] += 1
                 continue
@@ -138,6 +148,8 @@ def _fer2013_csv(path: Path, name: str) -> Listing:
             except (ValueError, OverflowError) as exc:
                 log.warning("%s: skipped, bad pixels (%s)", where, exc)
                 skipped["unreadable"] += 1
+                if keep_all:
+                    records.append(None)
                 continue
             records.append(
                 Record(name, where, label, "", split, True, pixels=pixels.reshape(side, side))
@@ -161,6 +173,152 @@ def _fer2013_folders(root: Path, name: str) -> Listing:
                 if part == "test":
                     split = "val" if path.name.lower().startswith("publictest") else "test"
                 records.append(Record(name, str(path), label, "", split, True, path=path))
+    return Listing(records, skipped)
+
+
+# --- FER+ ------------------------------------------------------------------------------------
+
+#: FER+'s vote columns, in label.csv and fer2013new.csv order.
+FERPLUS_VOTES = (
+    "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
+    "contempt", "unknown", "NF",
+)  # fmt: skip
+#: The seven columns that are our labels, and why a face won by another column is dropped.
+_FERPLUS_OURS = {
+    "neutral": "neutral", "happiness": "happy", "surprise": "surprise", "sadness": "sadness",
+    "anger": "anger", "disgust": "disgust", "fear": "fear",
+}  # fmt: skip
+_FERPLUS_OTHER = {
+    "contempt": "majority contempt", "unknown": "majority unknown", "NF": "majority not a face",
+}  # fmt: skip
+FERPLUS_FOLDERS = {"FER2013Train": "train", "FER2013Valid": "val", "FER2013Test": "test"}
+
+
+def ferplus_target(votes, label_mode: str) -> tuple[str, tuple[float, ...] | None] | str:
+    """(label, soft target or None) from FER+'s ten vote counts, or the reason to drop the face.
+
+    ``majority``: the column with the most votes; ties, and faces won by contempt, unknown or
+    not-a-face, are dropped. ``probability``: the votes on our seven labels as a distribution
+    (its top label as the hard label); faces with at most half their votes on those seven are
+    dropped.
+    """
+    from fer_edge.contract.labels import LABELS
+
+    votes = [float(v) for v in votes]
+    total = sum(votes)
+    if total <= 0:
+        return "no votes"
+    pairs = zip(FERPLUS_VOTES, votes, strict=False)
+    ours = {_FERPLUS_OURS[c]: v for c, v in pairs if c in _FERPLUS_OURS}
+    if label_mode == "probability":
+        kept = sum(ours.values())
+        if kept * 2 <= total:
+            return "mostly contempt, unknown or not-a-face votes"
+        soft = tuple(ours[label] / kept for label in LABELS)
+        return LABELS[int(np.argmax(soft))], soft
+    if label_mode != "majority":
+        raise ConfigError(f"unknown label mode {label_mode!r}; use {', '.join(LABEL_MODES)}")
+    top = max(votes)
+    winners = [c for c, v in zip(FERPLUS_VOTES, votes, strict=True) if v == top]
+    if len(winners) > 1:
+        return "tie"
+    return _FERPLUS_OTHER.get(winners[0]) or (_FERPLUS_OURS[winners[0]], None)
+
+
+def _vote_counts(row: list[str], first: int, where: str) -> list[float]:
+    cells = row[first : first + len(FERPLUS_VOTES)]
+    try:
+        if len(cells) != len(FERPLUS_VOTES):
+            raise ValueError(f"{len(cells)} vote columns, expected {len(FERPLUS_VOTES)}")
+        counts = [float(c) for c in cells]
+        if any(c < 0 for c in counts):
+            raise ValueError("a negative vote count")
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not a FER+ label row ({exc})") from None
+    return counts
+
+
+def read_ferplus(root: Path, name: str, label_mode: str = "majority") -> Listing:
+    """FER+ (Microsoft's ten crowd votes per FER2013 face), its own splits kept.
+
+    Two layouts: the folders ``FER2013Train``, ``FER2013Valid``, ``FER2013Test``, each with its
+    48x48 PNGs and a ``label.csv`` (``name, box, <10 vote columns>``, no header); or FER2013's
+    ``fer2013.csv`` beside ``fer2013new.csv`` (FER+'s votes, one row per FER2013 row).
+    Dropped faces are counted by reason (see :func:`ferplus_target`).
+    """
+    if label_mode not in LABEL_MODES:
+        raise ConfigError(f"unknown label mode {label_mode!r}; use {', '.join(LABEL_MODES)}")
+    folders = [root / f for f in FERPLUS_FOLDERS if (root / f).is_dir()]
+    if folders:
+        listing = _ferplus_folders(root, name, label_mode)
+    elif (root / "fer2013new.csv").is_file() and (root / "fer2013.csv").is_file():
+        listing = _ferplus_csv(root, name, label_mode)
+    else:
+        raise ConfigError(
+            f"{root}: no FER+ data (FER2013Train/ FER2013Valid/ FER2013Test/ with label.csv, "
+            "or fer2013.csv beside fer2013new.csv)"
+        )
+    if not listing.records:
+        raise ConfigError(f"{root}: no FER+ faces left after the {label_mode} label rule")
+    return listing
+
+
+def _ferplus_folders(root: Path, name: str, label_mode: str) -> Listing:
+    records, skipped = [], Counter()
+    for folder, split in FERPLUS_FOLDERS.items():
+        if not (root / folder).is_dir():
+            continue
+        label_file = root / folder / "label.csv"
+        if not label_file.is_file():
+            raise ConfigError(f"{root / folder}: no label.csv")
+        with open(label_file, newline="", encoding="utf-8") as fh:
+            for row_no, row in enumerate(csv.reader(fh), start=1):
+                if not row or not row[0].strip():
+                    continue
+                where = f"{label_file}:{row_no}"
+                target = ferplus_target(_vote_counts(row, 2, where), label_mode)
+                if isinstance(target, str):
+                    skipped[target] += 1
+                    continue
+                path = root / folder / row[0].strip()
+                label, soft = target
+                records.append(
+                    Record(name, str(path), label, "", split, True, path=path, soft=soft)
+                )
+    return Listing(records, skipped)
+
+
+def _ferplus_csv(root: Path, name: str, label_mode: str) -> Listing:
+    """fer2013.csv's pixels with fer2013new.csv's votes (row by row; its Usage gives the split)."""
+    pixels = _fer2013_csv(root / "fer2013.csv", name, keep_all=True)
+    votes_file = root / "fer2013new.csv"
+    records, skipped = [], Counter()
+    with open(votes_file, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, rows = rows[0] if rows else [], rows[1:]
+    if "Usage" not in header or len(header) < 2 + len(FERPLUS_VOTES):
+        raise ConfigError(f"{votes_file}: not FER+'s fer2013new.csv (Usage, Image name, votes)")
+    if len(rows) != len(pixels.records):
+        raise ConfigError(
+            f"{votes_file}: {len(rows)} rows for {len(pixels.records)} rows of fer2013.csv"
+        )
+    skipped.update(pixels.skipped)
+    for row_no, (row, record) in enumerate(zip(rows, pixels.records, strict=True), start=2):
+        if record is None:  # unreadable pixels, counted already
+            continue
+        where = f"{votes_file}:{row_no}"
+        if not row[1].strip():  # FER+ removed this face (no image name)
+            skipped["removed by FER+"] += 1
+            continue
+        target = ferplus_target(_vote_counts(row, 2, where), label_mode)
+        if isinstance(target, str):
+            skipped[target] += 1
+            continue
+        split = FER2013_USAGE.get(row[0].strip().lower())
+        if split is None:
+            raise ConfigError(f"{where}: unknown Usage {row[0]!r}")
+        label, soft = target
+        records.append(Record(name, where, label, "", split, True, pixels=record.pixels, soft=soft))
     return Listing(records, skipped)
 
 

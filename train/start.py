@@ -38,7 +38,9 @@ class Start:
     packed_from: str | None = None  # the default model: sha256 of the .keras it was packed from
 
     def describe(self) -> dict:
-        info = {"weights": self.weights, "path": str(self.path), "sha256": self.sha256}
+        """Name (a file's name, never its local path) and sha256, for the card."""
+        name = self.weights if self.weights == DEFAULT else Path(self.weights).name
+        info = {"weights": name, "sha256": self.sha256}
         if self.packed_from:
             info["packed_from_keras_sha256"] = self.packed_from
         return info

@@ -14,7 +14,7 @@ from fer_edge.contract.card import ModelCard, sha256_file, write_card
 from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.recipe import CropRecipe
 
-from . import data
+from . import data, lineage
 from . import start as start_lib
 from .evaluate import at_face_sizes, metrics, shares, write_reports
 from .fit import FitParams, train, write_history
@@ -57,16 +57,22 @@ def fit_run(
     prep: Prep = Prep(),
     *,
     max_per_class: int | None = None,
+    repeat: dict[str, int] | None = None,
 ) -> dict:
-    """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
+    """Prepare, fuse, train and evaluate; writes the run folder; returns the test results.
+
+    ``repeat``: dataset name → how many times its training images appear (oversampling a small
+    dataset in a fusion; see :func:`fer_train.data.repeat_datasets`).
+    """
+    repeat = dict(repeat or {})
     _refuse_overwrite(out, params.resume)
     start = start_lib.resolve(params.weights)
     params = replace(params, image_size=start_lib.image_size(params.image_size, start))
     # The one crop recipe of this run: read back from run.json and the card by every later step.
     recipe = start.crop if start else CropRecipe(size=params.image_size)
-    prepared = prep.load(specs, recipe, seed=params.seed)
+    prepared = prep.load(specs, recipe, seed=params.seed, label_mode=params.label_mode)
     prepared = data.cap_per_class(prepared, max_per_class, params.seed)
-    train_part = prepared.select(prepared.splits == "train")
+    train_part = data.repeat_datasets(prepared.select(prepared.splits == "train"), repeat)
     val_part = prepared.select(prepared.splits == "val")
     test_part = prepared.select(prepared.splits == "test")
     if len(train_part) == 0:
@@ -82,6 +88,7 @@ def fit_run(
         "parameters": {
             **asdict(params),
             "max_per_class": max_per_class,
+            "repeat": repeat,
             "detector": prep.detector,
             "face_model": prep.face_model,
             "cache_dir": str(prep.cache_dir) if prep.cache_dir else None,
@@ -95,7 +102,11 @@ def fit_run(
     _write_json(out / "run.json", run)
     del prepared  # the parts are copies; at 224 px the fused set is gigabytes
     log.info(
-        "training on %d images (val %d, test %d)", len(train_part), len(val_part), len(test_part)
+        "training on %d images%s (val %d, test %d)",
+        len(train_part),
+        f" (repeated: {repeat})" if repeat else "",
+        len(val_part),
+        len(test_part),
     )
     model, history = train(train_part, val_part, params, out, start=start)
     write_history(out / "history.json", history)
@@ -103,6 +114,11 @@ def fit_run(
     save_model(model, model_path)
     results = _evaluate_parts(KerasPredictor(model).predict, test_part, "test")
     write_reports(out, results, f"Test split of the run {out.name}")
+    own = [lineage.describe_source(s["name"], s["kind"], params.label_mode) for s in run["sources"]]
+    parent = lineage.parent_training(start)
+    held_out = run["held_out_subjects"]
+    if parent:
+        held_out = lineage.merge_held_out(held_out, parent.get("held_out_subjects", {}))
     card = ModelCard(
         model_file=model_path.name,
         model_format="keras",
@@ -110,20 +126,24 @@ def fit_run(
         crop=recipe,
         mode="keras",
         training={
-            "datasets": run["sources"],
+            "datasets": lineage.training_datasets(own, parent),
             "splits": run["splits"],
             "weights": params.weights,
             **({"start": start.describe()} if start else {}),
+            **({"parent": lineage.parent_record(parent)} if parent else {}),
+            "label_mode": params.label_mode,
+            "repeat": repeat,
             "class_prior": data.class_prior(train_part.labels),
             "class_weights": params.class_weights,
             "backend": history.get("devices"),
             "epochs": params.epochs,
             "fine_tune_epochs": params.fine_tune_epochs,
             "composition": {n: d["totals"] for n, d in comp["datasets"].items()},
-            "held_out_subjects": run["held_out_subjects"],
+            "dropped": {n: d["skipped"] for n, d in comp["datasets"].items() if d["skipped"]},
+            "held_out_subjects": held_out,
         },
         metrics={n: {"accuracy": r["accuracy"], "n": r["n"]} for n, r in results.items()},
-        source={"tool": "fer-train", "run": str(out.resolve())},
+        source={"tool": "fer-train", "run": out.name},
     )
     write_card(card, out / "model_card.json")
     return results
@@ -195,6 +215,8 @@ def evaluation_part(prepared: Prepared, name: str, run: dict | None) -> tuple[Pr
     if name in trained_on and subjects:
         keep = np.isin(mine.subjects, subjects)
         return mine.select(keep), f"held-out test subjects of the run ({len(subjects)})"
+    if name in trained_on:  # trained on, and no subject is known to be unseen
+        return mine.select(np.zeros(len(mine), bool)), "none (no held-out subjects)"
     return mine, "all (the model was not trained on this dataset)"
 
 
@@ -263,6 +285,7 @@ def compare(
     prep: Prep = Prep(),
     *,
     max_per_class: int | None = None,
+    repeat: dict[str, int] | None = None,
 ) -> dict:
     """A model per dataset plus the fused one, each evaluated on every dataset's test part."""
     names = data.dataset_names(specs)
@@ -273,7 +296,9 @@ def compare(
     for run_name, run_specs in runs.items():
         run_dir = out / run_name
         log.info("compare: training %s on %s", run_name, ", ".join(k for k, _ in run_specs))
-        fit_run(run_specs, run_dir, params, prep, max_per_class=max_per_class)
+        names_here = set(data.dataset_names(run_specs))
+        mine = {n: c for n, c in (repeat or {}).items() if n in names_here}
+        fit_run(run_specs, run_dir, params, prep, max_per_class=max_per_class, repeat=mine)
         evaluated = evaluate_model(run_dir / "model.keras", specs, run_dir / "evaluation", prep)
         table[run_name] = {
             n: {"accuracy": r["accuracy"], "n": r["n"], "split": r["split"]}
