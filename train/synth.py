@@ -52,6 +52,50 @@ def write_fer2013_csv(path: Path, per_class: int = 12, seed: int = 0) -> Path:
     return path
 
 
+#: FER+ vote columns of our labels (label.csv order: neutral, happiness, surprise, sadness,
+#: anger, disgust, fear, contempt, unknown, NF).
+FERPLUS_COLUMN = {"neutral": 0, "happy": 1, "surprise": 2, "sadness": 3, "anger": 4,
+                  "disgust": 5, "fear": 6}  # fmt: skip
+FERPLUS_FOLDERS = {"train": "FER2013Train", "val": "FER2013Valid", "test": "FER2013Test"}
+
+
+def ferplus_votes(label: str, rng: np.random.Generator) -> list[int]:
+    """Ten votes with a clear majority for ``label`` (6-8 votes), the rest spread elsewhere."""
+    votes = [0] * 10
+    top = int(rng.integers(6, 9))
+    votes[FERPLUS_COLUMN[label]] = top
+    others = [c for c in range(10) if c != FERPLUS_COLUMN[label]]
+    for _ in range(10 - top):
+        votes[int(rng.choice(others))] += 1
+    return votes
+
+
+def write_ferplus(
+    root: Path,
+    per_class: int = 4,
+    seed: int = 0,
+    extra: dict[str, list[list[int]]] | None = None,
+) -> Path:
+    """FER+'s layout: ``FER2013{Train,Valid,Test}/`` of 48x48 PNGs and a headerless label.csv
+    (``name,"(0, 0, 48, 48)",<10 vote counts>``), ``per_class`` clear-majority faces per class
+    and split; ``extra``: split → additional vote rows (ties, unknown, NF, contempt ...)."""
+    rng = np.random.default_rng(seed)
+    n = 0
+    for split, folder in FERPLUS_FOLDERS.items():
+        out = root / folder
+        out.mkdir(parents=True, exist_ok=True)
+        rows = [(label, ferplus_votes(label, rng)) for label in LABELS for _ in range(per_class)]
+        rows += [("neutral", votes) for votes in (extra or {}).get(split, [])]
+        with open(out / "label.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            for label, votes in rows:
+                name = f"fer{n:07d}.png"
+                cv2.imwrite(str(out / name), pattern(label, rng))
+                writer.writerow([name, "(0, 0, 48, 48)", *votes])
+                n += 1
+    return root
+
+
 def write_ckplus48(root: Path, subjects: int = 6, per_subject: int = 2, seed: int = 1) -> Path:
     """A CK+48 tree: ``<class>/S0xx_00y_000000zz.png`` (no neutral class, as in CK+48)."""
     rng = np.random.default_rng(seed)
