@@ -94,24 +94,55 @@ def float_datasets(h5file):
     return found
 
 
+def tensorflow_blocker(root: Path, backend: str) -> Path | None:
+    """A sitecustomize folder hiding TensorFlow (None for the TensorFlow backend)."""
+    if backend == "tensorflow":
+        return None
+    block = root / "no-tensorflow"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(NO_TENSORFLOW)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import tensorflow"],
+        env={**os.environ, "PYTHONPATH": str(block)},
+        capture_output=True,
+        text=True,
+    )
+    assert "No module named 'tensorflow'" in probe.stderr  # the hook works
+    return block
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch", "tensorflow"])
+def test_soft_targets_train_on_every_backend(backend, tmp_path):
+    """FER+'s probability mode: vote distributions as targets (categorical cross-entropy)."""
+    from fer_train.synth import write_ferplus
+
+    if importlib.util.find_spec(PACKAGE[backend]) is None:
+        pytest.skip(f"{PACKAGE[backend]} is not installed (the train-{backend} extra)")
+    block = tensorflow_blocker(tmp_path, backend)
+    ferplus = write_ferplus(tmp_path / "ferplus", per_class=3, extra={"train": [[4, 4] + [0] * 8]})
+    run = tmp_path / "run"
+    result = run_cli(
+        "fer_train",
+        ["fit", "--data", f"ferplus={ferplus}", "--label-mode", "probability", "--out", run,
+         "--image-size", 32, "--weights", "none", "--epochs", 2, "--fine-tune-epochs", 0,
+         "--batch-size", 8, "--workers", 2, "--cache-dir", tmp_path / "cache"],
+        backend, block_tf=block,
+    )  # fmt: skip
+    assert "soft targets" in result.stderr
+    card = read_card(run / "model_card.json")
+    assert card.training["label_mode"] == "probability"
+    assert card.training["composition"]["ferplus"]["train"] == 7 * 3 + 1  # the tie is kept
+    losses = json.loads((run / "history.json").read_text())["stages"][0]["history"]["loss"]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+
+
 @pytest.fixture(scope="module", params=["jax", "torch", "tensorflow"])
 def backend_run(request, tmp_path_factory):
     backend = request.param
     if importlib.util.find_spec(PACKAGE[backend]) is None:
         pytest.skip(f"{PACKAGE[backend]} is not installed (the train-{backend} extra)")
     root = tmp_path_factory.mktemp(f"run-{backend}")
-    block = None
-    if backend != "tensorflow":
-        block = root / "no-tensorflow"
-        block.mkdir()
-        (block / "sitecustomize.py").write_text(NO_TENSORFLOW)
-        probe = subprocess.run(
-            [sys.executable, "-c", "import tensorflow"],
-            env={**os.environ, "PYTHONPATH": str(block)},
-            capture_output=True,
-            text=True,
-        )
-        assert "No module named 'tensorflow'" in probe.stderr  # the hook works
+    block = tensorflow_blocker(root, backend)
     fer = write_fer2013_csv(root / "fer2013" / "fer2013.csv", per_class=8)
     run = root / "run"
     args = ["fit", "--data", f"fer2013={fer.parent}", "--out", run, "--image-size", 32,

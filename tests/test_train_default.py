@@ -213,6 +213,26 @@ def test_fit_from_default_keeps_labels_crop_and_records_the_start(tuned):
 
 
 @pytest.mark.slow
+def test_fit_from_default_keeps_the_parents_lineage_and_no_local_path(tuned):
+    """The parent's datasets and held-out subjects travel in the card (so evaluate never calls
+    a subject the default trained on unseen); datasets are described, never located."""
+    from fer_edge.classify.default_model import default_model_path
+    from fer_edge.contract.card import read_card
+
+    parent = read_card(default_model_path().with_suffix(".json")).training
+    card = load_for_model(tuned.run / "model.keras")
+    names = [(d["name"], d.get("via")) for d in card.training["datasets"]]
+    assert names[0] == ("folder", None)
+    assert {n for n, via in names if via == "parent"} == {d["name"] for d in parent["datasets"]}
+    assert card.training["parent"]["held_out_subjects"] == parent["held_out_subjects"]
+    assert card.training["held_out_subjects"]["ckplus"] == parent["held_out_subjects"]["ckplus"]
+    assert card.training["label_mode"] == "majority" and card.training["repeat"] == {}
+    text = json.dumps(card.to_dict())
+    assert str(tuned.root) not in text and str(Path.home()) not in text
+    assert card.source["run"] == tuned.run.name
+
+
+@pytest.mark.slow
 def test_fit_from_default_trains_the_top_and_keeps_the_rest(tuned, astronaut_crop):
     """conv5 and the head moved; everything below conv5 and every BatchNorm statistic kept."""
     start = default_model.load_default()

@@ -49,17 +49,26 @@ def shares(labels: np.ndarray) -> dict[str, float]:
     return {label: round(float(c / total), 4) for label, c in zip(LABELS, counts, strict=True)}
 
 
-def at_face_sizes(predict, images: np.ndarray, labels: np.ndarray, sizes) -> dict[str, dict]:
+def at_face_sizes(
+    predict, images: np.ndarray, labels: np.ndarray, sizes, what: str | None = None
+) -> dict[str, dict]:
     """Accuracy and predicted class shares with every image shrunk to each size and back.
 
     Simulates faces of ``px`` px, as a classroom camera sees them (15-30 px), through the
-    device's own resizing (:func:`fer_train.augment.shrink`).
+    device's own resizing (:func:`fer_train.augment.shrink`). ``what``: report progress under
+    this name (see :func:`fer_train.progress.predict_in_steps`).
     """
     from .augment import shrink
+    from .progress import predict_in_steps
 
     out = {}
     for px in sizes:
-        pred = predict(np.stack([shrink(image, int(px)) for image in images])).argmax(axis=1)
+        shrunk = np.stack([shrink(image, int(px)) for image in images])
+        if what:
+            probs = predict_in_steps(predict, shrunk, f"{what} at {px} px")
+        else:
+            probs = predict(shrunk)
+        pred = probs.argmax(axis=1)
         out[str(px)] = {
             "accuracy": round(float((pred == labels).mean()), 4) if len(labels) else 0.0,
             "predicted_shares": shares(pred),
@@ -72,7 +81,7 @@ def write_reports(out_dir: Path, results: dict[str, dict], title: str) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     report = {"labels": list(LABELS), "datasets": results}
     atomic.write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
-    lines = [f"# {title}", ""]
+    lines = [f"# {title}", ""] + summary_table(results)
     for name, res in results.items():
         lines += [
             f"## {name}: accuracy {res['accuracy']:.1%} on {res['n']} images ({res['split']})",
@@ -90,6 +99,42 @@ def write_reports(out_dir: Path, results: dict[str, dict], title: str) -> dict:
         plot_confusion(out_dir / f"confusion-{name}.png", np.array(res["confusion"]), name)
     atomic.write_text(out_dir / "report.md", "\n".join(lines))
     return report
+
+
+def summary_table(results: dict[str, dict]) -> list[str]:
+    """Markdown: accuracy per dataset (and at each simulated face size), recall per class,
+    and the true vs predicted class shares (``true → predicted``, when face sizes were run)."""
+    if not results:
+        return []
+    sizes = sorted({px for r in results.values() for px in r.get("face_px", {})}, key=int)
+    head = "| dataset | part | n | accuracy |" + "".join(f" {px} px |" for px in sizes)
+    lines = ["## Summary", "", head, "|---" * (4 + len(sizes)) + "|"]
+    for name, res in results.items():
+        cells = [f"{res['face_px'][px]['accuracy']:.1%}" if px in res.get("face_px", {}) else "-"
+                 for px in sizes]  # fmt: skip
+        lines.append(
+            f"| {name} | {res['split']} | {res['n']} | {res['accuracy']:.1%} |"
+            + "".join(f" {c} |" for c in cells)
+        )
+    lines += ["", "Recall per class:", "", "| dataset | " + " | ".join(LABELS) + " |"]
+    lines.append("|---" * (len(LABELS) + 1) + "|")
+    for name, res in results.items():
+        recall = [
+            f"{m['recall']:.0%}" if m["n"] else "-"
+            for m in (res["per_class"][label] for label in LABELS)
+        ]
+        lines.append(f"| {name} | " + " | ".join(recall) + " |")
+    with_shares = {n: r for n, r in results.items() if "predicted_shares" in r}
+    if with_shares:
+        lines += ["", "Class shares, true → predicted:", ""]
+        lines += ["| dataset | " + " | ".join(LABELS) + " |", "|---" * (len(LABELS) + 1) + "|"]
+        for name, res in with_shares.items():
+            cells = [
+                f"{res['true_shares'][label]:.0%} → {res['predicted_shares'][label]:.0%}"
+                for label in LABELS
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def plot_confusion(path: Path, confusion: np.ndarray, title: str) -> None:

@@ -45,8 +45,14 @@ class Progress:
         self.what, self.epochs, self.steps = what, max(1, epochs), max(1, steps)
         self.every, self.emit, self.clock = every, emit, clock
         self.epoch_seconds: list[float] = []
+        self.named_epochs = True  # False: one pass, reported without "epoch n/N"
         self.epoch = 0
         self._started = self._next = 0.0
+
+    def _name(self) -> str:
+        if not self.named_epochs:
+            return self.what
+        return f"{self.what} epoch {self.epoch + 1}/{self.epochs}"
 
     def begin_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -72,11 +78,11 @@ class Progress:
         epoch_left = elapsed / fraction - elapsed
         later = (self.epochs - self.epoch - 1) * (elapsed / fraction)
         message = (
-            f"{self.what} epoch {self.epoch + 1}/{self.epochs}: {percent:.0f}% "
-            f"({done}/{self.steps} batches), {duration(elapsed)} elapsed, "
-            f"~{duration(epoch_left)} left in the epoch, ~{duration(epoch_left + later)} "
-            f"left in {self.what}"
+            f"{self._name()}: {percent:.0f}% ({done}/{self.steps} batches), "
+            f"{duration(elapsed)} elapsed, ~{duration(epoch_left)} left"
         )
+        if self.named_epochs:
+            message += f" in the epoch, ~{duration(epoch_left + later)} left in {self.what}"
         self.emit(message)
         return message
 
@@ -85,13 +91,53 @@ class Progress:
         seconds = self.clock() - self._started
         self.epoch_seconds.append(round(seconds, 2))
         left = (self.epochs - self.epoch - 1) * self._per_epoch(1.0, seconds)
-        message = f"{self.what} epoch {self.epoch + 1}/{self.epochs} took {duration(seconds)}"
+        message = f"{self._name()} took {duration(seconds)}"
         if summary:
             message += f" ({summary})"
         if self.epoch + 1 < self.epochs:
             message += f"; ~{duration(left)} left in {self.what}"
         self.emit(message)
         return message
+
+
+def terminal_bar(stream=None) -> Callable[[str], None]:
+    """An ``emit`` that redraws one line (``\\r``) on a terminal instead of logging lines."""
+    import sys
+
+    out = stream or sys.stderr
+
+    def emit(message: str) -> None:
+        out.write("\r" + message[:160].ljust(160))
+        out.flush()
+
+    return emit
+
+
+def predict_in_steps(predict, images, what: str, chunk: int = 256, every: float = 10.0):
+    """``predict(images)`` in chunks of ``chunk``, reporting progress: a redrawn line at a
+    terminal, a log line every ``every`` percent otherwise. Returns the concatenated output."""
+    import sys
+
+    import numpy as np
+
+    steps = max(1, -(-len(images) // chunk))
+    if steps == 1:
+        return predict(images)
+    tty = sys.stderr.isatty()
+    progress = Progress(what, 1, steps, every=1 if tty else every)
+    progress.named_epochs = False
+    if tty:
+        progress.emit = terminal_bar()
+    progress.begin_epoch(0)
+    out = []
+    for i in range(steps):
+        out.append(predict(images[i * chunk : (i + 1) * chunk]))
+        progress.step(i + 1)
+    if tty:
+        sys.stderr.write("\r" + " " * 160 + "\r")
+    progress.emit = log.info
+    progress.end_epoch(f"{len(images)} images")
+    return np.concatenate(out)
 
 
 def keras_callback(progress: Progress):

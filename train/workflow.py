@@ -21,6 +21,7 @@ from .fit import FitParams, train, write_history
 from .model import save_model
 from .predict import KerasPredictor, open_predictor
 from .prepare import Prepared
+from .progress import predict_in_steps
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def evaluate_model(
         if len(part) == 0:
             log.warning("%s: nothing to evaluate", name)
             continue
-        pred = predictor.predict(part.images).argmax(axis=1)
+        pred = predict_in_steps(predictor.predict, part.images, name).argmax(axis=1)
         results[name] = metrics(part.labels, pred, split)
         log.info(
             "%s: accuracy %.3f on %d images (%s)", name, results[name]["accuracy"], len(part), split
@@ -273,7 +274,7 @@ def evaluate_model(
             results[name]["true_shares"] = shares(part.labels)
             results[name]["predicted_shares"] = shares(pred)
             results[name]["face_px"] = at_face_sizes(
-                predictor.predict, part.images, part.labels, face_px
+                predictor.predict, part.images, part.labels, face_px, what=name
             )
     return write_reports(out, results, f"Evaluation of {model_path.name}")
 

@@ -1,0 +1,51 @@
+"""``fer-train evaluate``'s summary: accuracy per dataset and face size, recall, shares."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fer_edge.contract.labels import LABELS
+from fer_train.evaluate import metrics, shares, summary_table, write_reports
+
+
+def _result(y_true, y_pred, split, sizes=None):
+    res = metrics(np.array(y_true), np.array(y_pred), split)
+    if sizes:
+        res["true_shares"], res["predicted_shares"] = shares(y_true), shares(y_pred)
+        res["face_px"] = {
+            str(px): {"accuracy": acc, "predicted_shares": shares(y_pred)}
+            for px, acc in sizes.items()
+        }
+    return res
+
+
+def test_summary_rows_per_dataset_with_sizes_recall_and_shares(tmp_path):
+    neutral, happy, fear = (LABELS.index(x) for x in ("neutral", "happy", "fear"))
+    results = {
+        # 4 neutral faces, one read as fear; 2 happy faces read right
+        "ferplus": _result(
+            [neutral] * 4 + [happy] * 2,
+            [neutral] * 3 + [fear] + [happy] * 2,
+            "test",
+            {20: 0.5, 24: 0.6667, 48: 0.8333},
+        ),  # fmt: skip
+        "ckplus": _result([happy, fear], [happy, happy], "held-out test subjects of the run (2)"),
+    }
+    lines = summary_table(results)
+    text = "\n".join(lines)
+    assert "| dataset | part | n | accuracy | 20 px | 24 px | 48 px |" in text
+    assert "| ferplus | test | 6 | 83.3% | 50.0% | 66.7% | 83.3% |" in text
+    assert "| ckplus | held-out test subjects of the run (2) | 2 | 50.0% | - | - | - |" in text
+    row = [line for line in lines if line.startswith("| ferplus | ") and "%" in line][1]
+    cells = row.strip("| ").split(" | ")[1:]
+    assert dict(zip(LABELS, cells, strict=True)) == {
+        "anger": "-", "disgust": "-", "fear": "-", "happy": "100%", "neutral": "75%",
+        "sadness": "-", "surprise": "-",
+    }  # fmt: skip
+    shares_row = [line for line in lines if line.startswith("| ") and "→" in line]
+    assert len(shares_row) == 1 and shares_row[0].startswith("| ferplus |")
+    assert "67% → 50%" in shares_row[0] and "0% → 17%" in shares_row[0]  # neutral; fear
+    write_reports(tmp_path, results, "Evaluation of m.tflite")
+    report = (tmp_path / "report.md").read_text()
+    assert report.index("## Summary") < report.index("## ferplus: accuracy 83.3%")
+    assert summary_table({}) == []
