@@ -90,6 +90,22 @@ def test_evaluate_keras_model(trained, tmp_path):
 
 
 @pytest.mark.slow
+def test_evaluate_sample_is_seeded_and_said(trained, tmp_path):
+    """``--sample N``: N random images of a larger part, the same ones every time."""
+    reports = []
+    for out in ("a", "b"):
+        result = invoke(
+            "evaluate", trained.run / "model.keras", "--data", f"fer2013={trained.fer}",
+            "--out", tmp_path / out, "--cache-dir", trained.cache, "--sample", 5,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads((tmp_path / out / "report.json").read_text())["datasets"])
+    fer = reports[0]["fer2013"]
+    assert fer["n"] == 5 and fer["split"] == "test; a random 5 of 14"
+    assert reports[0] == reports[1]
+
+
+@pytest.mark.slow
 def test_evaluate_int8_tflite_converted_elsewhere(trained, tmp_path):
     """The converted model's card carries the held-out subjects: no run.json beside it needed."""
     from fer_convert.cli import main as convert

@@ -252,14 +252,22 @@ def fit(
     help="Also evaluate at simulated face sizes (each image shrunk to PX and enlarged back, "
     "as a classroom camera's small faces): accuracy and predicted class shares per size.",
 )
+@click.option(
+    "--sample",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="At most N images of each dataset, drawn at random (seeded; class shares kept in "
+    "expectation): a quicker, rougher figure on a slow CPU; the report says so.",
+)
 @prep_options
-def evaluate(model, data_specs, out, face_px, strict, cache_dir, detector, face_model):
+def evaluate(model, data_specs, out, face_px, sample, strict, cache_dir, detector, face_model):
     """Evaluate a .keras or .tflite model per dataset: report.json, report.md, PNGs."""
     from .workflow import evaluate_model
 
     specs = [parse_spec(s) for s in data_specs]
     prep = _prep(strict, cache_dir, detector, face_model)
-    report = evaluate_model(model, specs, out, prep, face_px=face_px or ())
+    report = evaluate_model(model, specs, out, prep, face_px=face_px or (), sample=sample)
     for name, res in report["datasets"].items():
         click.echo(f"{name}: accuracy {res['accuracy']:.3f} on {res['n']} images ({res['split']})")
         for px, row in res.get("face_px", {}).items():

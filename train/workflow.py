@@ -243,11 +243,14 @@ def evaluate_model(
     out: Path,
     prep: Prep = Prep(),
     face_px: tuple[int, ...] = (),
+    sample: int | None = None,
+    seed: int = 0,
 ) -> dict:
     """Score a .keras or .tflite model on each dataset (see :func:`evaluation_part`); reports.
 
     ``face_px``: also score at these simulated face sizes (see
-    :func:`fer_train.evaluate.at_face_sizes`).
+    :func:`fer_train.evaluate.at_face_sizes`). ``sample``: at most this many images of each
+    dataset, drawn at random (seeded; class shares kept in expectation), for a slow CPU.
     """
     predictor = open_predictor(model_path)
     run = training_record(model_path, predictor.card)
@@ -262,6 +265,10 @@ def evaluate_model(
     results = {}
     for name in data.dataset_names(specs):
         part, split = evaluation_part(prepared, name, run)
+        if sample and len(part) > sample:
+            rng = np.random.default_rng(seed)
+            split = f"{split}; a random {sample} of {len(part)}"
+            part = part.select(np.sort(rng.choice(len(part), sample, replace=False)))
         if len(part) == 0:
             log.warning("%s: nothing to evaluate", name)
             continue
