@@ -227,6 +227,8 @@ def test_fit_from_default_keeps_the_parents_lineage_and_no_local_path(tuned):
     assert card.training["parent"]["held_out_subjects"] == parent["held_out_subjects"]
     assert card.training["held_out_subjects"]["ckplus"] == parent["held_out_subjects"]["ckplus"]
     assert card.training["label_mode"] == "majority" and card.training["repeat"] == {}
+    composition = json.loads((tuned.run / "composition.json").read_text())
+    assert composition["label_mode"] == "majority" and composition["repeat"] == {}
     text = json.dumps(card.to_dict())
     assert str(tuned.root) not in text and str(Path.home()) not in text
     assert card.source["run"] == tuned.run.name

@@ -79,7 +79,7 @@ def fit_run(
     if len(train_part) == 0:
         raise ConfigError("no training images left after reading the datasets")
     out.mkdir(parents=True, exist_ok=True)  # only now: a failure before leaves no folder
-    comp = data.composition(prepared)
+    comp = {**data.composition(prepared), "label_mode": params.label_mode, "repeat": repeat}
     _write_json(out / "composition.json", comp)
     run = {
         "sources": [
