@@ -17,7 +17,7 @@ def test_toml_then_flags_override(tmp_path):
     cfg.write_text('model = "m.tflite"\ncamera = 2\nwindow = 30\nmin-group = 7\n')
     config = build_config(cfg, {"window": 10.0, "camera": None})
     assert (config.model, config.camera, config.window, config.min_group) == (
-        "m.tflite",
+        str(tmp_path / "m.tflite"),  # relative to the config file's folder
         "2",
         10,
         7,

@@ -241,7 +241,7 @@ def test_service_state_asks_systemctl(monkeypatch, tmp_path, show, state):
 
 
 @pytest.mark.parametrize(
-    "state, ok", [("active (running)", True), ("not installed", True), ("failed", False)]
+    "state, ok", [("active (running)", "PASS"), ("not installed", "PASS"), ("failed", "FAIL")]
 )
 def test_doctor_reports_the_service_state(monkeypatch, state, ok):
     from fer_edge.tools import doctor
