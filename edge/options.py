@@ -88,11 +88,15 @@ def coerce(kind: type, key: str, value: Any, where: str) -> Any:
     return value
 
 
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def range_text(f: Field) -> str:
     """The allowed range of a number field in words, e.g. ``[1, 86400]`` or ``(0, 1]``."""
     meta = f.metadata
-    low = f"[{meta['ge']:g}" if meta["ge"] is not None else f"({meta['gt']:g}"
-    high = f"{meta['le']:g}]" if meta["le"] is not None else f"{meta['lt']:g})"
+    low = f"[{_num(meta['ge'])}" if meta["ge"] is not None else f"({_num(meta['gt'])}"
+    high = f"{_num(meta['le'])}]" if meta["le"] is not None else f"{_num(meta['lt'])})"
     return f"{low}, {high}"
 
 
@@ -102,13 +106,13 @@ def _range_error(f: Field, value: float) -> str | None:
     if not math.isfinite(value):
         why = f"must be a finite number in {range_text(f)}"
     elif meta["ge"] is not None and value < meta["ge"]:
-        why = f"must be >= {meta['ge']:g}"
+        why = f"must be >= {_num(meta['ge'])}"
     elif meta["gt"] is not None and value <= meta["gt"]:
-        why = f"must be > {meta['gt']:g}"
+        why = f"must be > {_num(meta['gt'])}"
     elif meta["le"] is not None and value > meta["le"]:
-        why = f"must be <= {meta['le']:g}"
+        why = f"must be <= {_num(meta['le'])}"
     elif meta["lt"] is not None and value >= meta["lt"]:
-        why = f"must be < {meta['lt']:g}"
+        why = f"must be < {_num(meta['lt'])}"
     else:
         return None
     return f"{why} ({meta['note']})" if meta["note"] else why

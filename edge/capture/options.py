@@ -29,7 +29,9 @@ class CaptureOptions:
         path=is_file_camera,
     )
     start_time: str | None = option(
-        None, "File sources: ISO time of the video's first frame [file mtime]."
+        None,
+        "File sources: ISO time of the video's first frame [file mtime].",
+        example="2026-01-05T08:00:00Z",
     )
     frame_timeout: float = option(
         5.0, "Seconds without a frame before the camera is lost.", gt=0, le=3600
@@ -44,6 +46,7 @@ class CaptureOptions:
         ge=0,
         le=86400,
         note="0: retry forever",
+        example=30.0,
     )
     max_fps: float = option(
         0.0, "Process at most this many frames per second; 0: all.", ge=0, le=1000, note="0: no cap"

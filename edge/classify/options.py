@@ -30,7 +30,9 @@ class ClassifyOptions:
         None, "Model card, if not MODEL.json / model_card.json beside it.", path=True
     )
     threads: int | None = option(None, "Interpreter threads [all cores].", ge=1, le=256, example=2)
-    runtime: str | None = option(None, "TFLite runtime [the first usable].", RUNTIMES)
+    runtime: str | None = option(
+        None, "TFLite runtime [the first usable].", RUNTIMES, example=RUNTIMES[0]
+    )
     reclassify: float = option(
         0.0,
         "Seconds before a tracked face is classified again; 0: every frame.",

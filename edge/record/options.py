@@ -24,6 +24,7 @@ class RecordOptions:
         None,
         "Where the JSON Lines go [$STATE_DIRECTORY or ./fer-edge-logs].",
         path=True,
+        example="/var/lib/fer-edge",
     )
     keep_days: int = option(90, "Delete logs older than this.", ge=1, le=36500)
     min_free_mb: int = option(
