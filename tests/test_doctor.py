@@ -66,6 +66,8 @@ def test_bench_obeys_max_frames(tmp_path, monkeypatch, clip):
     result = CliRunner().invoke(main, [*args, "--max-frames", "12"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["frames"] == 12
-    replayed = CliRunner().invoke(main, [*args, "--max-frames", "45"])
-    assert json.loads(replayed.stdout)["frames"] == 45  # the 30-frame clip is replayed
+    replayed = CliRunner().invoke(main, [*args, "--max-frames", "45", "--detect-every", "3"])
+    bench = json.loads(replayed.stdout)
+    assert bench["frames"] == 45  # the 30-frame clip is replayed
+    assert bench["detect_every"] == 3 and bench["detector_runs_per_frame"] == round(15 / 45, 3)
     assert "--frames" not in CliRunner().invoke(main, ["bench", "--help"]).output
