@@ -72,7 +72,10 @@ def test_run_with_bad_config_exits_78_without_touching_anything(tmp_path):
 
 
 def test_reading_a_config_does_not_load_opencv():
-    code = "import sys, fer_edge.config; print(sorted(m for m in sys.modules if m[:3] == 'cv2'))"
+    code = (
+        "import sys, fer_edge.config; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cv2', 'numpy')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
