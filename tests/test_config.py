@@ -175,3 +175,23 @@ def test_the_detector_names_here_are_the_registered_ones():
     from fer_edge.faces.options import DETECTORS
 
     assert DETECTORS == detector_names()
+
+
+#: The options of fer-edge 0.x before the sections (TOML keys and flags users have written):
+#: new options may be added, these must keep working.
+RELEASED_OPTIONS = """
+model card camera detector face_model min_face score threads runtime max_fps max_frames window
+min_group log_dir keep_days min_free_mb frame_timeout reconnect_max track_iou track_max_age
+smoothing reclassify start_time prior_correction site room mqtt_host mqtt_port mqtt_prefix
+mqtt_username mqtt_password_file mqtt_ca_file mqtt_cert_file mqtt_key_file mqtt_backlog
+metrics_port camera_wait detect_every readable_face max_yaw max_pitch min_sharpness
+""".split()
+
+
+def test_the_released_keys_and_flags_still_work():
+    from fer_edge.config import OPTIONS
+
+    assert set(RELEASED_OPTIONS) <= set(OPTIONS)
+    help_text = CliRunner().invoke(main, ["run", "--help"], terminal_width=200).output
+    for name in RELEASED_OPTIONS:
+        assert f"--{name.replace('_', '-')}" in help_text, name
