@@ -72,10 +72,11 @@ def run(config_file: Path | None, **options) -> None:
     signal.signal(signal.SIGHUP, on_hangup)
     summary = daemon.run()
     never = f"; no frame ever arrived ({summary.camera_problem})" if summary.camera_problem else ""
+    unsent = "" if summary.unsent is None else f", {summary.unsent} waiting for the MQTT broker"
     click.echo(
         f"{summary.windows} windows written to {config.resolved_log_dir} "
         f"({summary.frames_processed} frames processed, {summary.records_dropped} records "
-        f"dropped; stopped by {summary.stopped_by}{never})",
+        f"dropped{unsent}; stopped by {summary.stopped_by}{never})",
         err=True,
     )
     if summary.records_dropped and not summary.windows:
