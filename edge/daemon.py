@@ -166,6 +166,7 @@ class Daemon:
 
     def run(self) -> RunSummary:
         config, source, notifier = self.config, self.source, self.notifier
+        self.log.lock()  # one daemon per log dir: a second exits here, naming the first's pid
         log.warning(RESPONSIBLE_USE)
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
         card = self.classifier.card

@@ -205,6 +205,24 @@ def test_a_missing_packaged_file_exits_78_in_one_line(
     assert result.output.count("\n") == 1 and list(logs.iterdir()) == []  # nothing written
 
 
+@pytest.mark.parametrize("name", ["model.keras", "model.h5", "run"])
+def test_a_keras_model_or_run_is_refused_with_how_to_convert_it(tmp_path, clip, name):
+    keras = tmp_path / name
+    if name == "run":
+        keras.mkdir()
+        (keras / "model.keras").write_bytes(b"PK")
+    else:
+        keras.write_bytes(b"PK")
+    (tmp_path / "model_card.json").write_text("{}")
+    run = ["run", "--camera", str(clip), "--detector", "haar", "--log-dir", str(tmp_path / "l")]
+    for args in (["models", "info"], run):
+        result = CliRunner().invoke(main, [*args, "--model", str(keras)])
+        assert result.exit_code == 78, result.output
+        (line,) = [x for x in result.output.splitlines() if x.startswith("fer-edge: error:")]
+        assert f"{keras}: a Keras training model" in line
+        assert f"convert it first with `fer-convert {keras} --int8`" in line
+
+
 def test_models_info_shows_the_model_its_data_and_terms():
     result = CliRunner().invoke(main, ["models"])
     assert result.exit_code == 0, result.output

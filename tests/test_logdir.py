@@ -21,6 +21,7 @@ import sys, time
 from fer_edge.record.jsonl import JsonlLog
 log = JsonlLog(sys.argv[1])
 log.prepare()
+log.lock()
 print("locked", flush=True)
 time.sleep(60)
 """
@@ -55,22 +56,24 @@ def test_a_second_daemon_on_a_log_dir_in_use_exits_75_naming_the_first_ones_pid(
     finally:
         first.kill()
         first.wait()
-    log = JsonlLog(logs)  # the first one gone, the folder is free again
-    log.prepare()
+    log = JsonlLog(logs)  # the first one killed (its lock file left behind), the folder is free
+    log.lock()
     assert (logs / LOCK).read_text() == f"{os.getpid()}\n"
     log.close()
+    assert not (logs / LOCK).exists()
 
 
 def test_two_logs_on_one_folder_in_one_process_conflict_until_the_first_closes(tmp_path):
     first, second = JsonlLog(tmp_path), JsonlLog(tmp_path)
-    first.prepare()
+    first.lock()
     with pytest.raises(LogDirBusy, match=rf"\(pid {os.getpid()}\)"):
-        second.prepare()
+        second.lock()
     first.close()
-    second.prepare()
+    second.lock()
     with pytest.raises(LogDirBusy):
-        JsonlLog(tmp_path).prepare()
+        JsonlLog(tmp_path).lock()
     second.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_finished_run_frees_its_log_dir_for_the_next(tmp_path, head_bgr):
@@ -84,6 +87,7 @@ def test_a_finished_run_frees_its_log_dir_for_the_next(tmp_path, head_bgr):
             result = runner.invoke(main, args)
             assert result.exit_code == 0, result.output
     assert len(list(read_records(tmp_path / "logs"))) == 2
+    assert not (tmp_path / "logs" / LOCK).exists()
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc")

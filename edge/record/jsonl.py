@@ -8,13 +8,14 @@ lines that are not JSON). A failed write (ENOSPC, EIO, ...) drops the record and
 cuts the file back to its last whole line; the daemon keeps running. A folder that cannot take a
 record at start (missing permission, read-only, full, not a folder) is a :class:`ConfigError`.
 
-One daemon writes a folder: :meth:`JsonlLog.prepare` takes an exclusive lock on its
-``.fer-edge.lock`` (holding the writer's pid) for the life of the process, or until
-:meth:`JsonlLog.close`; a second writer gets :class:`LogDirBusy`.
+One daemon writes a folder: :meth:`JsonlLog.lock` takes an exclusive lock on its
+``.fer-edge.lock`` (holding the writer's pid) until :meth:`JsonlLog.close`, which removes it; a
+second writer gets :class:`LogDirBusy` naming the first one's pid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import io
@@ -65,48 +66,53 @@ class JsonlLog:
         self._lock_file: io.BufferedRandom | None = None
 
     def prepare(self) -> None:
-        """Create the folder, prune old logs, prove a record can be written there, and lock it.
+        """Create the folder, prune old logs and prove a record can be written there.
 
-        Raises :class:`ConfigError` naming the folder and the problem otherwise, and
-        :class:`LogDirBusy` naming the pid of the daemon that already writes there.
+        Raises :class:`ConfigError` naming the folder and the problem otherwise.
         """
         self.check_dir(prune=True)
-        self._lock()
+
+    def lock(self) -> None:
+        """Be the folder's only writer until :meth:`close`: :class:`LogDirBusy` names the pid
+        of the process that already is. (Held by a file object: released if it is collected.)
+        """
+        where, path = f"log dir {self.log_dir}", self.log_dir / LOCK
+        while self._lock_file is None:
+            try:
+                lock_file = open(path, "a+b")  # held until close()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{where}: cannot create {LOCK} ({exc.strerror or exc})"
+                ) from None
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                lock_file.seek(0)
+                holder = lock_file.read(32).decode("ascii", "replace").strip()
+                lock_file.close()
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    log.warning("%s: cannot lock (%s); run one daemon per folder", where, exc)
+                    return  # a file system without locks (some NFS): run, but say so
+                raise LogDirBusy(
+                    f"{where}: another fer-edge daemon writes there (pid "
+                    f"{holder if holder.isdigit() else 'unknown'}); stop it first or give this "
+                    "one another --log-dir"
+                ) from None
+            if _same_file(lock_file, path):  # not removed by a writer that just closed
+                lock_file.truncate(0)
+                lock_file.write(f"{os.getpid()}\n".encode())
+                lock_file.flush()
+                self._lock_file = lock_file
+            else:
+                lock_file.close()
 
     def close(self) -> None:
-        """Release the folder's lock (taken by :meth:`prepare`); records can still be written."""
+        """Release and remove the folder's lock (see :meth:`lock`); writing still works."""
         if self._lock_file is not None:
-            self._lock_file.close()  # closing the descriptor releases the flock
+            with contextlib.suppress(FileNotFoundError):
+                (self.log_dir / LOCK).unlink()  # while held: a waiting opener sees it is gone
+            self._lock_file.close()
             self._lock_file = None
-
-    def _lock(self) -> None:
-        """Lock the folder for this process (a file object: released when it is collected)."""
-        if self._lock_file is not None:
-            return
-        where = f"log dir {self.log_dir}"
-        try:
-            lock_file = open(self.log_dir / LOCK, "a+b")  # held until close()
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot create {LOCK} ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                lock_file.close()  # a file system without locks (some NFS): run, but say so
-                log.warning("%s: cannot lock (%s); run one daemon per folder", where, exc)
-                return
-            lock_file.seek(0)
-            holder = lock_file.read(32).decode("ascii", "replace").strip()
-            lock_file.close()
-            raise LogDirBusy(
-                f"{where}: another fer-edge daemon writes there (pid "
-                f"{holder if holder.isdigit() else 'unknown'}); stop it first or give this one "
-                "another --log-dir"
-            ) from None
-        lock_file.truncate(0)
-        lock_file.write(f"{os.getpid()}\n".encode())
-        lock_file.flush()
-        self._lock_file = lock_file
 
     def check_dir(self, prune: bool = False) -> None:
         """Create the folder if needed and write, fsync and remove a probe file in it.
@@ -221,6 +227,14 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _same_file(opened: io.BufferedRandom, path: Path) -> bool:
+    """Whether ``path`` still names the file ``opened`` is."""
+    try:
+        return os.path.samestat(os.fstat(opened.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _nearest_existing(path: Path) -> Path:
