@@ -224,13 +224,28 @@ def test_a_keras_model_or_run_is_refused_with_how_to_convert_it(tmp_path, clip, 
 
 
 def test_models_info_shows_the_model_its_data_and_terms():
-    result = CliRunner().invoke(main, ["models"])
+    result = CliRunner().invoke(main, ["models", "info"])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "packaged default model" in out and ", ".join(LABELS) in out
     assert "96x96" in out and "int8" in out and "fer2013, ckplus, jaffe" in out
-    assert "63.2%" in out and "47.8%" in out and "non-commercial" in out
+    assert "63.2%" in out and "non-commercial" in out
     assert "classroom footage" in out
+    assert "  held out web_photos: 47.8%" in out  # the longest heading, then a space
+    headed = [line for line in out.splitlines() if line.startswith("  ")]
+    # every value starts in one column
+    assert len({len(line) - len(line[line.index(":") + 1 :].lstrip()) for line in headed}) == 1
+
+
+def test_models_alone_lists_the_models_one_line_each():
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 3 and "models info" in lines[2]
+    assert lines[0].startswith("expression model: the packaged default model")
+    assert "(int8, 96 px, 7 classes, 24." in lines[0]
+    assert lines[1].startswith("face detector:") and "YuNet" in lines[1]
+    assert "non-commercial" not in result.output  # the card's details are for `models info`
 
 
 def test_the_runtimes_native_start_line_stays_out_of_the_users_stderr(capfd, caplog):
