@@ -265,3 +265,27 @@ def test_other_native_stderr_output_is_logged_as_a_warning(caplog):
         os.write(2, b"ERROR: something the runtime wants said\n")
     (record,) = [r for r in caplog.records if "wants said" in r.getMessage()]
     assert record.levelname == "WARNING"
+
+
+def test_native_lines_keep_their_own_severity_and_info_chatter_is_debug(caplog):
+    import os
+
+    from fer_edge.classify.runtime import native_stderr_to_log
+
+    caplog.set_level("DEBUG", logger="fer_edge.classify.runtime")
+    printed = [  # what TensorFlow's GPU build prints at import on a machine without CUDA
+        "I0000 00:00:1796063319.236023 6016 cudart_stub.cc:31] Could not find cuda drivers on "
+        "your machine, GPU will not be used.",
+        "I0000 00:00:1796063319.236023 6016 cpu_feature_guard.cc:227] This TensorFlow binary "
+        "is optimized to use available CPU instructions in performance-critical operations.",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow",
+        "2023-05-01 12:17:26.572682: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] "
+        "TF-TRT Warning: Could not find TensorRT",
+        "E0000 00:00:1796063319.5 6016 cuda_executor.cc:1] failed call to cuInit",
+        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+        "something untagged after a routine line",
+    ]
+    with native_stderr_to_log():
+        os.write(2, ("\n".join(printed) + "\n").encode())
+    levels = [r.levelname for r in caplog.records if r.getMessage().startswith("runtime: ")]
+    assert levels == ["DEBUG", "DEBUG", "DEBUG", "WARNING", "ERROR", "DEBUG", "WARNING"]
