@@ -144,11 +144,14 @@ def doctor(config_file: Path | None, **options) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".png/.html/.csv"
 )
-def report(log_dir: Path, out: Path) -> None:
-    """A timeline of class shares per window; suppressed windows are shown as gaps."""
+@click.option(
+    "--tz", default=None, help="Time zone of the time axis, e.g. Europe/Berlin or UTC [local]."
+)
+def report(log_dir: Path, out: Path, tz: str | None) -> None:
+    """A timeline of class shares per window; suppressed windows are shown hatched."""
     from ..record.report import write_report
 
-    n = write_report(log_dir, out)
+    n = write_report(log_dir, out, tz)
     click.echo(f"wrote {out} ({n} windows)")
 
 
