@@ -20,7 +20,7 @@ def unprivileged(cmd: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return cmd
     if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: cannot drop the DAC capabilities")
+        pytest.skip("running as root without setpriv (util-linux): cannot drop DAC capabilities")
     if subprocess.run([*NO_DAC, "true"], capture_output=True).returncode != 0:
         pytest.skip("setpriv cannot drop capabilities here (no CAP_SETPCAP)")
     return [*NO_DAC, *cmd]
@@ -42,7 +42,10 @@ def tmpfs(path: Path, *options: str):
         text=True,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({done.stderr.strip()}): the read-only and full-disk "
+            "tests need root with CAP_SYS_ADMIN (e.g. a privileged container)"
+        )
     try:
         yield path
     finally:

@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+from conftest import needs
+
+needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 from tiny_model import separable_set, train_tiny_keras  # noqa: E402

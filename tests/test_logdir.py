@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeClassifier
 
-from conftest import START, write_face_clip
+from conftest import START, needs, write_face_clip
 from fer_edge.cli import main
 from fer_edge.contract.errors import LogDirBusy
 from fer_edge.record.jsonl import LOCK, JsonlLog, read_records
@@ -104,7 +104,7 @@ def test_a_log_dir_in_proc_says_it_takes_no_files(folder, fake_model):
 def test_the_last_line_counts_records_still_waiting_for_the_mqtt_broker(
     tmp_path, head_bgr, fake_model
 ):
-    pytest.importorskip("paho.mqtt")
+    needs("paho.mqtt")
     from mosquitto import free_port
 
     clip = write_face_clip(tmp_path / "c.avi", head_bgr, 30)

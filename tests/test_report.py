@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from fakes import SHA, T0, feed
 from osfaults import tmpfs
 
+from conftest import needs
 from fer_edge.cli import main
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator
@@ -96,7 +97,7 @@ def gap_log(log_dir):
 
 
 def rendered(tmp_path, tz):
-    pytest.importorskip("matplotlib")
+    needs("matplotlib")
     from fer_edge.record.report import _rows, plot, resolve_tz
 
     rows = _rows(list(read_records(gap_log(tmp_path / "logs"))))
