@@ -150,3 +150,12 @@ def test_the_html_chart_has_a_time_axis_and_gaps(tmp_path):
     xs = sorted({float(x) for x in re.findall(r'<rect x="([\d.]+)"', page)})
     per_minute = (xs[-1] - xs[0]) / 69
     assert xs[20] - xs[19] == pytest.approx(34 * per_minute, rel=1e-3)  # 08:19 to 08:53
+
+
+def test_an_unknown_time_zone_is_one_line_exit_78(tmp_path):
+    gap_log(tmp_path / "logs")
+    for zone in ("Mars/Base", "../../etc/passwd"):
+        args = ["report", "--log-dir", str(tmp_path / "logs"), "--out", str(tmp_path / "r.html")]
+        result = CliRunner().invoke(main, [*args, "--tz", zone])
+        assert result.exit_code == 78 and "unknown time zone" in one_error_line(result)
+    assert not (tmp_path / "r.html").exists()

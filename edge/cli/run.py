@@ -145,7 +145,9 @@ def doctor(config_file: Path | None, **options) -> None:
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".png/.html/.csv"
 )
 @click.option(
-    "--tz", default=None, help="Time zone of the time axis, e.g. Europe/Berlin or UTC [local]."
+    "--tz",
+    default=None,
+    help="Time zone of the charts' time axis, e.g. Europe/Berlin or UTC [local]; CSV stays UTC.",
 )
 def report(log_dir: Path, out: Path, tz: str | None) -> None:
     """A timeline of class shares per window; suppressed windows are shown hatched."""
