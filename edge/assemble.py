@@ -19,6 +19,7 @@ from .capture.sources import FrameSource, open_source
 from .classify.default_model import resolve_model
 from .classify.prior import prior_for_run
 from .config import RunConfig
+from .contract.atomic import why_not_writable
 from .contract.card import ModelCard, load_for_model
 from .contract.errors import CardError, ConfigError, FerError, ModelFileError
 from .faces.detect import FaceDetector, create_detector
@@ -183,18 +184,17 @@ def log_dir_problem(folder: Path) -> str | None:
     parent = folder.absolute()
     while not parent.exists():
         parent = parent.parent
+    exists = parent == folder.absolute()
     try:
-        if parent == folder.absolute():
+        if exists:
             fd, probe = tempfile.mkstemp(prefix=".fer-edge-probe-", dir=folder)
             os.close(fd)
             os.unlink(probe)
-        elif not parent.is_dir():
-            return f"log dir {folder}: cannot be created ({parent} is a file)"
         else:
             os.rmdir(tempfile.mkdtemp(prefix=".fer-edge-probe-", dir=parent))
-    except OSError as exc:
-        verb = "not writable" if parent == folder.absolute() else f"cannot be created in {parent}"
-        return f"log dir {folder}: {verb} ({exc.strerror or exc})"
+    except OSError as exc:  # the daemon's own words (record/jsonl.py)
+        reason = why_not_writable(parent, exc)
+        return f"log dir {folder}: {'not writable' if exists else 'cannot create it'} ({reason})"
     return None
 
 

@@ -33,6 +33,7 @@ class RunSummary:
     records_dropped: int = 0  # records produced but not stored (disk full, I/O error)
     stopped_by: str = "end of source"
     camera_problem: str | None = None  # why a live source never delivered a frame
+    unsent: int | None = None  # records the MQTT broker has not acknowledged (None: no MQTT)
     stage_seconds: dict = field(default_factory=dict)
 
 
@@ -67,6 +68,7 @@ class Daemon:
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> RunSummary:
+        self.log.lock()  # one daemon per log dir: a second exits here, naming the first's pid
         log.warning(RESPONSIBLE_USE)
         self._start_fleet()
         self._last_status = self._clock()
@@ -166,6 +168,8 @@ class Daemon:
         self.notifier.stopping()
         if self.publisher:
             self.publisher.stop()
+            s.unsent = self.publisher.backlog
+        self.log.close()
 
     def _flush(self) -> None:
         """The windows up to the end: a live run's now, a file's one frame after its last."""
