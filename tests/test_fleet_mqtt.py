@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from mosquitto import Broker, Subscriber, make_ca, make_server_cert
 
+from conftest import needs
 from fer_edge.config import build_config
 from fer_edge.contract.errors import ConfigError
 from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
 from fer_edge.fleet.outbox import Outbox
 from fer_edge.record.jsonl import JsonlLog, as_logged, read_records
 
-pytest.importorskip("paho.mqtt")
+needs("paho.mqtt")
 
 SHA = "ab" * 32
 T0 = 1_767_600_000.0  # 2026-01-05
@@ -242,15 +243,15 @@ def test_doctor_checks_the_broker_and_the_metrics_port(tmp_path, broker):
     from fer_edge.tools.doctor import _fleet
 
     config = build_config(None, {"mqtt_host": "127.0.0.1", "mqtt_port": broker.port})
-    ((ok, name, detail),) = _fleet(config)
-    assert ok and name == "mqtt" and "reachable" in detail
+    ((status, name, detail),) = _fleet(config)
+    assert status == "PASS" and name == "mqtt" and "reachable" in detail
     broker.stop()
-    ((ok, _, detail),) = _fleet(config)
-    assert not ok and "not reachable" in detail
+    ((status, _, detail),) = _fleet(config)
+    assert status == "FAIL" and "not reachable" in detail
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         port = busy.getsockname()[1]
-        ((ok, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
-    assert not ok and name == "metrics"
+        ((status, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
+    assert status == "FAIL" and name == "metrics"
