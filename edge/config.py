@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from .classify.runtime import RUNTIMES
+from .classify.shares import DEFAULT_METHOD, METHODS
 from .contract.errors import ConfigError
 from .faces.detect import detector_names
 
@@ -70,8 +71,16 @@ class RunConfig:
     start_time: str | None = option(
         None, "File sources: ISO time of the video's first frame [file mtime]."
     )
+    estimator: str = option(
+        DEFAULT_METHOD,
+        "How a window's class shares are estimated from its tracks' probabilities: cc (count "
+        "top classes), pcc (mean probability), acc/pacc (corrected by the model card's "
+        "calibration), em (Saerens re-weighting).",
+        METHODS,
+    )
     prior_correction: bool = option(
-        True, "Re-weight a balanced-prior model's probabilities by its training class prior."
+        True,
+        "cc/pcc: re-weight a class-weighted model's probabilities by its training class prior.",
     )
     site: str = option("school", "Site name: a level of the MQTT topics.")
     room: str | None = option(None, "Room name: a level of the MQTT topics [the host name].")

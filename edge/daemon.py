@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .capture.sources import DROPPED, FOUND, FRAME, LOST, RETRYING, FrameSource, open_source
 from .classify.default_model import resolve_model
-from .classify.prior import prior_for_run
+from .classify.shares import ShareEstimator
 from .config import RunConfig
 from .contract.card import load_for_model
 from .contract.errors import CardError, ConfigError, ModelFileError
@@ -169,13 +169,11 @@ class Daemon:
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
         card = self.classifier.card
         self._start_fleet(card)
-        prior = prior_for_run(card, config.prior_correction)
         pipeline = FramePipeline(
             self.detector,
             self.classifier,
             tracker,
             config.reclassify,
-            prior=prior,
             detect_every=config.detect_every,
             gate=config.quality_gate,
         )
@@ -187,7 +185,7 @@ class Daemon:
             card.sha256,
             origin=0.0 if live else source.start,
             source="live" if live else "file",
-            prior_correction=prior is not None,
+            estimator=ShareEstimator(card, config.estimator, config.prior_correction),
         )
         interval = 1.0 / config.max_fps if config.max_fps else 0.0
         last_processed = float("-inf")

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ..capture.sources import FRAME, open_source
-from ..classify.prior import prior_for_run
+from ..classify.shares import ShareEstimator
 from ..config import RunConfig
 from ..daemon import load_classifier
 from ..faces.crop import crop_faces
@@ -80,13 +80,11 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
     classifier = load_classifier(config)
     detector = create_detector(config.detector, config.face_model, config.score, config.min_face)
     tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
-    prior = prior_for_run(classifier.card, config.prior_correction)
     pipeline = FramePipeline(
         detector,
         classifier,
         tracker,
         config.reclassify,
-        prior=prior,
         detect_every=config.detect_every,
         gate=config.quality_gate,
     )
@@ -95,7 +93,7 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         config.min_group,
         classifier.card.labels,
         classifier.card.sha256,
-        prior_correction=prior is not None,
+        estimator=ShareEstimator(classifier.card, config.estimator, config.prior_correction),
     )
     capture = aggregate = 0.0
     n = 0
@@ -140,7 +138,7 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         "model_input": classifier.card.input_size,
         "model_mode": classifier.card.mode,
         "model_sha256": classifier.card.sha256,
-        "prior_correction": prior is not None,
+        "estimator": config.estimator,
         "ms_per_frame": {stage: round(ms, 3) for stage, ms in stage_ms.items()},
         "share_of_frame_time": {
             **{stage: round(ms / frame_ms, 3) for stage, ms in stage_ms.items()},
