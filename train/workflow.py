@@ -16,6 +16,7 @@ from fer_edge.contract.recipe import CropRecipe
 
 from . import data
 from . import start as start_lib
+from .calibrate import calibration, probabilities_at_sizes
 from .evaluate import at_face_sizes, metrics, shares, write_reports
 from .fit import FitParams, train, write_history
 from .model import save_model
@@ -101,8 +102,17 @@ def fit_run(
     write_history(out / "history.json", history)
     model_path = out / "model.keras"
     save_model(model, model_path)
-    results = _evaluate_parts(KerasPredictor(model).predict, test_part, "test")
+    predict = KerasPredictor(model).predict
+    results = _evaluate_parts(predict, test_part, "test")
     write_reports(out, results, f"Test split of the run {out.name}")
+    calibrated = {}
+    if len(val_part):  # what the device's share estimators correct with (fer_train.calibrate)
+        calibrated = calibration(
+            probabilities_at_sizes(predict, val_part.images),
+            val_part.labels,
+            f"the run's validation split ({len(val_part)} faces)",
+            {n: int((val_part.datasets == n).sum()) for n in sorted(set(val_part.datasets))},
+        )
     card = ModelCard(
         model_file=model_path.name,
         model_format="keras",
@@ -124,6 +134,7 @@ def fit_run(
         },
         metrics={n: {"accuracy": r["accuracy"], "n": r["n"]} for n, r in results.items()},
         source={"tool": "fer-train", "run": str(out.resolve())},
+        calibration=calibrated,
     )
     write_card(card, out / "model_card.json")
     return results
