@@ -75,7 +75,7 @@ def test_fit_writes_the_run_folder(trained):
     # the share estimators' calibration, measured on the validation split at the device's sizes
     sizes = card.calibration["sizes"]
     assert set(sizes) == {"native", "24", "32", "48"}
-    assert sizes["native"]["n"] == json.loads((run / "run.json").read_text())["splits"]["val"]
+    assert 0 < sizes["native"]["n"] <= json.loads((run / "run.json").read_text())["splits"]["val"]
     again = invoke("fit", "--data", f"fer2013={trained.fer}", "--out", run, "--weights", "none")
     assert again.exit_code == 78 and "already holds a trained model" in again.output
 
