@@ -35,16 +35,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..contract.card import ModelCard
+from .options import DEFAULT_ESTIMATOR, ESTIMATORS
 from .prior import correct, training_prior
 
 log = logging.getLogger(__name__)
 
-#: The daemon's choices. :func:`em` is measured by bench/bench_shares.py but not offered: on
-#: classroom-sized windows it was further from the truth than counting.
-METHODS = ("cc", "pcc", "acc", "pacc")
+#: The daemon's choices (:mod:`.options`). :func:`em` is measured by bench/bench_shares.py but
+#: not offered: on classroom-sized windows it was further from the truth than counting.
+METHODS = ESTIMATORS
 #: Methods that need the card's calibration (a confusion matrix, mean probabilities).
 CALIBRATED = ("acc", "pacc")
-DEFAULT_METHOD = "pacc"
+DEFAULT_METHOD = DEFAULT_ESTIMATOR
 #: Fewer tracks than this in a window: the calibrated methods fall back to ``FALLBACK``.
 MIN_TRACKS = 5
 FALLBACK = "pcc"
