@@ -141,6 +141,25 @@ def main() -> None:
         },
         "mixes": {},
     }
+    # The whole test split, counted at its native size: the bias before any classroom effect.
+    native = test["probs:native"]
+    report["whole_test_split"] = {
+        "true": dict(
+            zip(
+                LABELS,
+                np.round(np.bincount(test_labels, minlength=7) / len(test_labels), 4).tolist(),
+                strict=True,
+            )
+        ),
+        "counted": dict(
+            zip(
+                LABELS,
+                np.round(np.bincount(native.argmax(1), minlength=7) / len(test_labels), 4).tolist(),
+                strict=True,
+            )
+        ),
+        "accuracy": round(float((native.argmax(1) == test_labels).mean()), 4),
+    }
     t0 = time.perf_counter()
     for mix_name in MIXES:
         rng = np.random.default_rng([args.seed, len(report["mixes"])])
