@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from .capture.sources import DROPPED, FOUND, FRAME, LOST, RETRYING, FrameSource, open_source
-from .classify.default_model import resolve_model
+from .classify.packaged_model import resolve_model
 from .classify.prior import prior_for_run
 from .config import RunConfig
 from .contract.card import load_for_model
@@ -17,7 +17,7 @@ from .contract.errors import CardError, ConfigError, ModelFileError
 from .faces.detect import FaceDetector, create_detector
 from .faces.tracker import IouTracker
 from .fleet.metrics import Metrics
-from .pipeline import FramePipeline, Predictor
+from .frame_pipeline import FramePipeline, Predictor
 from .record.aggregate import WindowAggregator
 from .record.jsonl import JsonlLog
 from .record.timeutil import parse_iso

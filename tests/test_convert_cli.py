@@ -14,7 +14,7 @@ pytest.importorskip("tensorflow")
 from click.testing import CliRunner  # noqa: E402
 from tiny_model import separable_set, train_tiny_keras  # noqa: E402
 
-from fer_convert import sources  # noqa: E402
+from fer_convert import calibration  # noqa: E402
 from fer_convert.cli import EXIT_PARITY, main  # noqa: E402
 from fer_edge.contract.card import ModelCard, load_for_model, sha256_file, write_card  # noqa: E402
 from fer_edge.contract.errors import ConfigError  # noqa: E402
@@ -77,7 +77,7 @@ def trained():
 @pytest.fixture
 def fake_data(monkeypatch):
     data = FakeRunData({"train": separable_set(10, seed=1), "test": separable_set(6, seed=2)})
-    monkeypatch.setattr(sources, "_data", lambda: data)
+    monkeypatch.setattr(calibration, "_data", lambda: data)
     return data
 
 

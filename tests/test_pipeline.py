@@ -12,7 +12,7 @@ def test_reclassify_interval_reuses_a_tracks_class_between_calls():
     from fer_edge.contract.card import ModelCard
     from fer_edge.contract.recipe import CropRecipe
     from fer_edge.faces.detect import Face
-    from fer_edge.pipeline import FramePipeline
+    from fer_edge.frame_pipeline import FramePipeline
 
     class TwoFaces:
         name = "fixed"

@@ -14,7 +14,7 @@ from fer_edge.faces.crop import crop_square
 from fer_edge.faces.detect import Face
 from fer_edge.faces.quality import QualityGate, head_pose, sharpness
 from fer_edge.faces.tracker import IouTracker
-from fer_edge.pipeline import FramePipeline
+from fer_edge.frame_pipeline import FramePipeline
 from fer_edge.record.aggregate import WindowAggregator
 
 SHA = "ab" * 32

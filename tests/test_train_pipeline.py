@@ -73,7 +73,7 @@ def test_low_resolution_removes_detail_like_a_small_face():
 
 def test_batches_weigh_shuffle_and_augment_reproducibly():
     pytest.importorskip("keras", reason="Batches is a keras.utils.PyDataset (a train extra)")
-    from fer_train.pipeline import Batches
+    from fer_train.input_pipeline import Batches
 
     images, labels = faces(20), np.arange(20) % len(LABELS)
     weights = np.arange(1, len(LABELS) + 1, dtype=np.float32)

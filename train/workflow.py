@@ -14,8 +14,7 @@ from fer_edge.contract.card import ModelCard, sha256_file, write_card
 from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.recipe import CropRecipe
 
-from . import data
-from . import start as start_lib
+from . import data, start_weights
 from .evaluate import at_face_sizes, metrics, shares, write_reports
 from .fit import FitParams, train, write_history
 from .model import save_model
@@ -60,8 +59,8 @@ def fit_run(
 ) -> dict:
     """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
     _refuse_overwrite(out, params.resume)
-    start = start_lib.resolve(params.weights)
-    params = replace(params, image_size=start_lib.image_size(params.image_size, start))
+    start = start_weights.resolve(params.weights)
+    params = replace(params, image_size=start_weights.image_size(params.image_size, start))
     # The one crop recipe of this run: read back from run.json and the card by every later step.
     recipe = start.crop if start else CropRecipe(size=params.image_size)
     prepared = prep.load(specs, recipe, seed=params.seed)

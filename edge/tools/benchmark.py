@@ -16,7 +16,7 @@ from ..daemon import load_classifier
 from ..faces.crop import crop_faces
 from ..faces.detect import create_detector
 from ..faces.tracker import IouTracker
-from ..pipeline import FramePipeline
+from ..frame_pipeline import FramePipeline
 from ..record.aggregate import WindowAggregator
 
 

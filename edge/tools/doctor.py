@@ -52,7 +52,7 @@ def _face_model(config: RunConfig) -> Check:
 
 
 def _model(config: RunConfig) -> Check:
-    from ..classify.default_model import describe
+    from ..classify.packaged_model import describe
     from ..daemon import load_classifier
 
     try:
