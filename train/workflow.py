@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Prep:
+class DatasetOptions:
     """How datasets are read and prepared: ``--strict``, ``--cache-dir``, the face detector."""
 
     strict: bool = False
@@ -53,7 +53,7 @@ def fit_run(
     specs: list[tuple[str, Path]],
     out: Path,
     params: FitParams,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     *,
     max_per_class: int | None = None,
 ) -> dict:
@@ -217,7 +217,7 @@ def evaluate_model(
     model_path: Path,
     specs: list[tuple[str, Path]],
     out: Path,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     face_px: tuple[int, ...] = (),
 ) -> dict:
     """Score a .keras or .tflite model on each dataset (see :func:`evaluation_part`); reports.
@@ -259,7 +259,7 @@ def compare(
     specs: list[tuple[str, Path]],
     out: Path,
     params: FitParams,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     *,
     max_per_class: int | None = None,
 ) -> dict:
