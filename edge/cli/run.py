@@ -40,10 +40,6 @@ def config_options(func):
     )(func)
 
 
-def _config(config_file: Path | None, options: dict) -> RunConfig:
-    return build_config(config_file, options)
-
-
 @click.command("run")
 @config_options
 def run(config_file: Path | None, **options) -> None:
@@ -54,7 +50,7 @@ def run(config_file: Path | None, **options) -> None:
     faulthandler.enable(file=sys.__stderr__ or sys.stderr)
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
-    config = _config(config_file, options)
+    config = build_config(config_file, options)
     daemon = Daemon(config)
 
     def on_signal(signum, _frame):
@@ -92,7 +88,7 @@ def run(config_file: Path | None, **options) -> None:
 @config_options
 def check_config(config_path: Path | None, config_file: Path | None, **options) -> None:
     """Validate the configuration (CONFIG or --config, + flags) without running; 78 if bad."""
-    config = _config(config_file or config_path, options)
+    config = build_config(config_file or config_path, options)
     click.echo(json.dumps(config.to_dict(), indent=2))
     click.echo("configuration OK", err=True)
 
@@ -105,7 +101,7 @@ def bench(config_file: Path | None, frames: int, as_json: bool, **options) -> No
     """Per-stage timings of the daemon's pipeline on a camera or clip (nothing is logged)."""
     from ..tools.benchmark import run_bench
 
-    config = _config(config_file, options)
+    config = build_config(config_file, options)
     result = run_bench(config, frames)
     if as_json:
         click.echo(json.dumps(result, indent=2))
