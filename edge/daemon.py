@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .capture.sources import DROPPED, FOUND, FRAME, LOST, RETRYING, FrameSource, open_source
 from .classify.packaged_model import resolve_model
@@ -21,6 +21,7 @@ from .frame_pipeline import FramePipeline, Predictor
 from .record.aggregate import WindowAggregator
 from .record.jsonl import JsonlLog
 from .record.timeutil import parse_iso
+from .record.window import WindowRecord
 from .service.notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -105,15 +106,15 @@ class Daemon:
         self._stop.set()
         self.source.close()
 
-    def _emit(self, record: dict) -> None:
-        record["records_dropped"] = self.log.dropped
+    def _emit(self, record: WindowRecord) -> None:
+        record = replace(record, records_dropped=self.log.dropped)
         written = self.log.write(record)
         if written:
             self.summary.windows += 1
         self._check_model_file()
         if self.metrics:
             self.metrics.records.labels("written" if written else "dropped").inc()
-            self.metrics.fps.set(record["frames_processed"] / self.config.window)
+            self.metrics.fps.set(record.frames_processed / self.config.window)
         if written and self.publisher:
             self.publisher.notify()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier, clip_config
+from fakes import NO_GATE, FakeClassifier, clip_config
 
 from conftest import REPO, START, write_face_clip
 from fer_edge.cli import main
@@ -25,9 +25,6 @@ from fer_edge.record.jsonl import log_path, read_records
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
-
-#: The quality gate off: the test clip's faces are ~17 px (tests/test_quality.py tests the gate).
-NO_GATE = {"readable_face": 0.0, "max_yaw": 0.0, "max_pitch": 0.0, "min_sharpness": 0.0}
 
 
 @pytest.fixture(scope="module")
