@@ -301,8 +301,14 @@ class MqttPublisher:
                 return
 
     def _forward(self) -> None:
+        from paho.mqtt.client import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS
+
         for entry in self.outbox.pending():
             info = self._client.publish(self._topic("windows"), entry.line, qos=1, retain=True)
+            if info.rc == MQTT_ERR_NO_CONN:
+                # The connection dropped just now: paho keeps a QoS 1 message and sends it once
+                # reconnected, but its rc would make is_published() raise; wait for it instead.
+                info.rc = MQTT_ERR_SUCCESS
             # paho resends an unacknowledged QoS 1 message itself after a reconnect: wait for
             # this one instead of publishing it again.
             while not info.is_published():

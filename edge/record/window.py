@@ -15,6 +15,7 @@ reads as version 1; a field it lacks reads as empty (0, "", false, {}).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
 import types
@@ -120,8 +121,13 @@ def _encode(obj) -> dict:
     return out
 
 
+@functools.cache
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
 def _decode(cls, data: dict):
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values = {}
     for f in dataclasses.fields(cls):
         kind = _unoptional(hints[f.name])
@@ -197,7 +203,7 @@ _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
 
 def _object_schema(cls) -> dict:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     properties, needed = {}, []
     for f in dataclasses.fields(cls):
         prop = _type_schema(_unoptional(hints[f.name]))
