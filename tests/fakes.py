@@ -99,7 +99,8 @@ def feed(agg, ts, tracks, label=3, conf=0.9):
 
 
 def record(start=T0, **fields) -> WindowRecord:
-    """A 60 s window record as the aggregator makes it (epoch seconds); ``fields`` override."""
+    """A 60 s window record as the aggregator makes it (epoch seconds); ``fields`` override
+    (a suppressed one has no class figures)."""
     base = dict(
         start=start,
         end=start + 60,
@@ -124,6 +125,8 @@ def record(start=T0, **fields) -> WindowRecord:
         model_sha256=SHA,
         prior_correction=False,
     )
+    if fields.get("suppressed"):  # no class figures
+        base.update(counts=None, shares=None, mean_confidence=None)
     return WindowRecord(**{**base, **fields})
 
 

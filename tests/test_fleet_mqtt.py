@@ -18,6 +18,7 @@ import pytest
 from fakes import record
 from mosquitto import Broker, Subscriber, make_ca, make_server_cert
 
+from conftest import needs
 from fer_edge.config import build_config
 from fer_edge.contract.errors import ConfigError
 from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
@@ -25,7 +26,7 @@ from fer_edge.fleet.outbox import Outbox
 from fer_edge.record.jsonl import JsonlLog, read_records
 from fer_edge.record.window import WindowRecord
 
-pytest.importorskip("paho.mqtt")
+needs("paho.mqtt")
 
 SHA = "ab" * 32
 T0 = 1_767_600_000.0  # 2026-01-05
@@ -41,9 +42,7 @@ def settings(broker: Broker, **options) -> MqttSettings:
 
 def window(i: int, suppressed: bool = False) -> WindowRecord:
     """The ``i``-th minute's window record, as the daemon hands it to the log."""
-    if suppressed:
-        return record(T0 + 60 * i, suppressed=True, counts=None, shares=None, mean_confidence=None)
-    return record(T0 + 60 * i)
+    return record(T0 + 60 * i, suppressed=suppressed)
 
 
 def ids(payloads: list[bytes]) -> list[str]:
@@ -227,15 +226,20 @@ def test_the_example_subscriber_prints_rooms_and_shares(tmp_path, broker):
         time.sleep(0.05)
     publisher.stop()  # sent and acknowledged: the last window is retained on the broker
     example = Path(__file__).resolve().parents[1] / "examples" / "fleet_view.py"
-    proc = subprocess.Popen(
-        [sys.executable, str(example), "127.0.0.1", "--port", str(broker.port)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    time.sleep(3)
+    out = tmp_path / "view.txt"
+    with open(out, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, str(example), "127.0.0.1", "--port", str(broker.port)],
+            stdout=fh,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + 20  # a loaded machine starts Python slowly
+    while "100%" not in out.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
     proc.terminate()
-    text = proc.communicate(timeout=10)[0]
+    proc.wait(timeout=10)
+    text = out.read_text()
     assert "s1/r1" in text and "100%" in text  # the room, and its happy share of 1.0
 
 
