@@ -31,7 +31,7 @@ YUNET_TEST_MODEL = REPO.parent / "shared" / "models" / "yunet-test.onnx"
 BUILD_TINY = """
 import sys
 sys.path.insert(0, {tests!r})
-from tiny_model import make_tiny_tflite
+from helpers.tiny_model import make_tiny_tflite
 print(make_tiny_tflite({out!r}, size=32, mode="int8"))
 """
 

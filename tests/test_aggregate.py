@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakes import SHA, T0, feed
+from helpers.fakes import SHA, T0, feed
 
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator

@@ -14,7 +14,7 @@ from conftest import needs
 needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
-from tiny_model import separable_set, train_tiny_keras  # noqa: E402
+from helpers.tiny_model import separable_set, train_tiny_keras  # noqa: E402
 
 from fer_convert import calibration  # noqa: E402
 from fer_convert.cli import EXIT_PARITY, main  # noqa: E402

@@ -9,7 +9,7 @@ from conftest import needs
 
 needs("tensorflow")
 
-from tiny_model import make_tiny_tflite, separable_set, train_tiny_keras  # noqa: E402
+from helpers.tiny_model import make_tiny_tflite, separable_set, train_tiny_keras  # noqa: E402
 
 from fer_convert.quantize import MODES, convert  # noqa: E402
 from fer_edge.classify.runtime import Classifier, select_runtime  # noqa: E402

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from fakes import SHA, NoFaces, Notes, frames, live, scripted_opener
+from helpers.fakes import SHA, NoFaces, Notes, frames, live, scripted_opener
 
 from fer_edge.config import build_config
 from fer_edge.record.jsonl import read_records

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier, NoFaces, Notes, frames, record, scripted_opener
-from osfaults import fer_edge, tmpfs, unprivileged
+from helpers.fakes import FakeClassifier, NoFaces, Notes, frames, record, scripted_opener
+from helpers.osfaults import fer_edge, tmpfs, unprivileged
 
 from conftest import REPO, START, write_face_clip
 from fer_edge.capture.sources import FOUND, FRAME, LOST, LiveSource

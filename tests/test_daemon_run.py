@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes import NO_GATE, FakeClassifier, clip_config
+from helpers.fakes import NO_GATE, FakeClassifier, clip_config
 
 from conftest import REPO, START, needs, write_face_clip
 from fer_edge.cli import main
@@ -85,7 +85,7 @@ def test_full_disk_keeps_the_daemon_running(tmp_path, clip, yunet_model):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     needs("tensorflow")
-    from tiny_model import make_tiny_tflite
+    from helpers.tiny_model import make_tiny_tflite
 
     return make_tiny_tflite(tmp_path_factory.mktemp("model"), size=32, mode="int8")
 

@@ -6,8 +6,8 @@ import json
 import time
 import urllib.request
 
-from fakes import FakeClassifier, clip_config
-from mosquitto import Broker, Subscriber, free_port
+from helpers.fakes import FakeClassifier, clip_config
+from helpers.mosquitto import Broker, Subscriber, free_port
 from test_daemon_run import clip  # noqa: F401 - the clip fixture
 
 from conftest import REPO, needs

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import record
-from mosquitto import Broker, Subscriber, make_ca, make_server_cert
+from helpers.fakes import record
+from helpers.mosquitto import Broker, Subscriber, make_ca, make_server_cert
 
 from conftest import needs
 from fer_edge.config import build_config

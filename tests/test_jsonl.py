@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from fakes import T0, record
+from helpers.fakes import T0, record
 
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records, read_windows
 from fer_edge.record.timeutil import iso, parse_iso

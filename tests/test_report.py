@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 from click.testing import CliRunner
-from fakes import SHA, T0, feed, record
-from osfaults import tmpfs
+from helpers.fakes import SHA, T0, feed, record
+from helpers.osfaults import tmpfs
 
 from conftest import needs
 from fer_edge.cli import main

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from fakes import T0, frames, live, scripted_opener
+from helpers.fakes import T0, frames, live, scripted_opener
 
 from conftest import START
 from fer_edge.capture.sources import (

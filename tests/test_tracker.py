@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakes import onehot
+from helpers.fakes import onehot
 
 from fer_edge.faces.tracker import IouTracker, iou
 

@@ -8,7 +8,7 @@ import logging
 from importlib import resources
 
 import pytest
-from fakes import NO_GATE, T0, FakeClassifier, clip_config, record
+from helpers.fakes import NO_GATE, T0, FakeClassifier, clip_config, record
 
 from conftest import REPO, write_face_clip
 from fer_edge.daemon import Daemon

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from fakes import SHA, onehot
+from helpers.fakes import SHA, onehot
 
 from fer_edge.faces.tracker import IouTracker
 

@@ -169,7 +169,7 @@ def test_missing_or_corrupt_default_is_one_line_and_writes_nothing(broken_defaul
 
 
 def test_weights_keras_that_is_not_a_fer_model(tmp_path, faces):
-    from tiny_model import build_tiny_keras
+    from helpers.tiny_model import build_tiny_keras
 
     path = tmp_path / "tiny.keras"
     build_tiny_keras(32).save(path)
