@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from helpers.fakes import SHA, T0, feed
 
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator
+from helpers.fakes import SHA, T0, feed
 
 
 def test_windows_counts_shares_and_min_group_suppression():

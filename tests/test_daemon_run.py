@@ -13,15 +13,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers.fakes import NO_GATE, FakeClassifier, clip_config
 
-from conftest import REPO, START, needs, write_face_clip
 from fer_edge.cli import main
 from fer_edge.contract.card import ModelCard, read_card, sha256_file, write_card
 from fer_edge.contract.labels import LABELS
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import log_path, read_records
+from helpers import REPO
+from helpers.clips import START, write_face_clip
+from helpers.fakes import NO_GATE, FakeClassifier, clip_config
+from helpers.skips import needs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")

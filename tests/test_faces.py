@@ -12,13 +12,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import needs, tile_faces
 from fer_edge.capture.imageio import read_image
 from fer_edge.contract.errors import ConfigError, ImageReadError, ModelFileError
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces import modelfiles
 from fer_edge.faces.crop import crop_faces
 from fer_edge.faces.detect import HaarDetector, YuNetDetector, create_detector
+from helpers.clips import tile_faces
+from helpers.skips import needs
 
 # The astronaut's face in skimage.data.astronaut() lies about here (x0, y0, x1, y1).
 FACE_REGION = (165, 50, 285, 190)

@@ -15,16 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.fakes import record
-from helpers.mosquitto import Broker, Subscriber, make_ca, make_server_cert
 
-from conftest import needs
 from fer_edge.config import build_config
 from fer_edge.contract.errors import ConfigError
 from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
 from fer_edge.fleet.outbox import Outbox
 from fer_edge.record.jsonl import JsonlLog, read_records
 from fer_edge.record.window import WindowRecord
+from helpers.fakes import record
+from helpers.mosquitto import Broker, Subscriber, make_ca, make_server_cert
+from helpers.skips import needs
 
 needs("paho.mqtt")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from helpers.fakes import SHA, onehot
 
 from fer_edge.faces.tracker import IouTracker
+from helpers.fakes import SHA, onehot
 
 
 def test_reclassify_interval_reuses_a_tracks_class_between_calls():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers.fakes import T0, record
 
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records, read_windows
 from fer_edge.record.timeutil import iso, parse_iso
+from helpers.fakes import T0, record
 
 
 def test_log_torn_line_is_terminated_and_skipped(tmp_path):

@@ -9,12 +9,13 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from helpers.fakes import FakeClassifier
 
-from conftest import START, needs, write_face_clip
 from fer_edge.cli import main
 from fer_edge.contract.errors import LogDirBusy
 from fer_edge.record.jsonl import LOCK, JsonlLog, read_records
+from helpers.clips import START, write_face_clip
+from helpers.fakes import FakeClassifier
+from helpers.skips import needs
 
 HOLDER = """
 import sys, time

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import START, write_face_clip
 from fer_edge.classify import packaged_model
 from fer_edge.classify.prior import correct, training_prior
 from fer_edge.classify.runtime import Classifier
@@ -25,6 +24,7 @@ from fer_edge.faces.detect import create_detector
 from fer_edge.faces.tracker import IouTracker
 from fer_edge.frame_pipeline import FramePipeline
 from fer_edge.record.jsonl import read_records
+from helpers.clips import START, write_face_clip
 
 PACKAGED = packaged_model.default_model_path()
 

@@ -7,15 +7,15 @@ from datetime import datetime, timezone
 
 import pytest
 from click.testing import CliRunner
-from helpers.fakes import SHA, T0, feed, record
-from helpers.osfaults import tmpfs
 
-from conftest import needs
 from fer_edge.cli import main
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator
 from fer_edge.record.jsonl import JsonlLog, read_windows
 from fer_edge.record.report import write_report
+from helpers.fakes import SHA, T0, feed, record
+from helpers.osfaults import tmpfs
+from helpers.skips import needs
 
 
 def write_log(log_dir, starts=(T0, T0 + 10), groups=(6, 2)) -> JsonlLog:

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import REPO, needs
+from helpers import REPO
+from helpers.skips import needs
 
 needs("tensorflow")
 

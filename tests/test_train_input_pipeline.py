@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import needs
 from fer_edge.contract.labels import LABELS
 from fer_train import data
 from fer_train.augment import Augment, shrink
 from fer_train.devices import Accelerators, choose_policy
+from helpers.skips import needs
 
 NOTHING = dict(flip=False, rotation=0, shift=0, zoom=0, brightness=0, contrast=0, low_res_p=0)
 

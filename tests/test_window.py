@@ -8,9 +8,7 @@ import logging
 from importlib import resources
 
 import pytest
-from helpers.fakes import NO_GATE, T0, FakeClassifier, clip_config, record
 
-from conftest import REPO, write_face_clip
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records, read_windows
 from fer_edge.record.report import write_report
@@ -24,6 +22,9 @@ from fer_edge.record.window import (
     optional,
     schema_text,
 )
+from helpers import REPO
+from helpers.clips import write_face_clip
+from helpers.fakes import NO_GATE, T0, FakeClassifier, clip_config, record
 
 #: A line as the log held it before records had a ``schema`` (and before the quality gate).
 OLD_LINE = (

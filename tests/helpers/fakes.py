@@ -142,7 +142,7 @@ class Notes:
 
 def clip_config(clip, face_model, log_dir, **options) -> RunConfig:
     """The daemon over a test clip for the fake classifier: 1 s windows from START."""
-    from conftest import START
+    from .clips import START
 
     base = {
         "model": "fake",

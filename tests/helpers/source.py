@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from . import REPO
+
 PACKAGES = {"fer_edge": REPO / "edge", "fer_train": REPO / "train", "fer_convert": REPO / "convert"}
 
 
