@@ -113,7 +113,7 @@ def main() -> None:
         faces = write_clip(clip)
         for name, extra in SETTINGS.items():
             cmd = [str(Path(sys.executable).parent / "fer-edge"), "bench", "--camera", str(clip)]
-            cmd += ["--frames", str(frames), "--json", "--threads", str(args.threads)]
+            cmd += ["--max-frames", str(frames), "--json", "--threads", str(args.threads)]
             cmd += ["--face-model", face_model(), *extra]
             done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
             result = json.loads(done.stdout)

@@ -60,7 +60,7 @@ class LoopedClip:
 
 def _serve(clip: Path, control: Path, args: list[str]) -> None:
     """Be ``fer-edge`` with the looping clip standing in for every live camera."""
-    from fer_edge import daemon
+    from fer_edge import assemble
     from fer_edge.capture import sources
     from fer_edge.cli import main
 
@@ -75,7 +75,7 @@ def _serve(clip: Path, control: Path, args: list[str]) -> None:
             give_up=give_up,
         )
 
-    daemon.open_source = open_source
+    assemble.open_source = open_source
     main(args, prog_name="fer-edge")
 
 

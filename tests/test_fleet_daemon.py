@@ -8,6 +8,7 @@ import urllib.request
 
 from test_daemon_run import clip  # noqa: F401 - the clip fixture
 
+from fer_edge.assemble import build_pipeline
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import read_records
 from helpers.fakes import FakeClassifier, clip_config
@@ -20,7 +21,7 @@ needs("prometheus_client")
 
 def run_daemon(tmp_path, clip, yunet_model, **options):  # noqa: F811
     config = clip_config(clip, yunet_model, tmp_path / "logs", **options)
-    daemon = Daemon(config, classifier=FakeClassifier())
+    daemon = Daemon(build_pipeline(config, classifier=FakeClassifier()))
     daemon.run()
     return daemon
 

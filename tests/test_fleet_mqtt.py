@@ -247,15 +247,15 @@ def test_doctor_checks_the_broker_and_the_metrics_port(tmp_path, broker):
     from fer_edge.tools.doctor import _fleet
 
     config = build_config(None, {"mqtt_host": "127.0.0.1", "mqtt_port": broker.port})
-    ((ok, name, detail),) = _fleet(config)
-    assert ok and name == "mqtt" and "reachable" in detail
+    ((status, name, detail),) = _fleet(config)
+    assert status == "PASS" and name == "mqtt" and "reachable" in detail
     broker.stop()
-    ((ok, _, detail),) = _fleet(config)
-    assert not ok and "not reachable" in detail
+    ((status, _, detail),) = _fleet(config)
+    assert status == "FAIL" and "not reachable" in detail
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         port = busy.getsockname()[1]
-        ((ok, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
-    assert not ok and name == "metrics"
+        ((status, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
+    assert status == "FAIL" and name == "metrics"

@@ -30,7 +30,7 @@ time.sleep(60)
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    monkeypatch.setattr("fer_edge.daemon.load_classifier", lambda config: FakeClassifier())
+    monkeypatch.setattr("fer_edge.assemble.load_classifier", lambda config: FakeClassifier())
 
 
 def error_lines(output: str) -> list[str]:
@@ -83,7 +83,7 @@ def test_a_finished_run_frees_its_log_dir_for_the_next(tmp_path, head_bgr):
     args += ["--window", "1", "--detector", "haar", "--log-dir", str(tmp_path / "logs")]
     runner = CliRunner()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("fer_edge.daemon.load_classifier", lambda config: FakeClassifier())
+        patch.setattr("fer_edge.assemble.load_classifier", lambda config: FakeClassifier())
         for _ in range(2):  # a Daemon object that outlives its run holds no lock
             result = runner.invoke(main, args)
             assert result.exit_code == 0, result.output

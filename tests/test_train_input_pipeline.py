@@ -151,6 +151,27 @@ def test_recipe_default_fills_what_the_command_line_leaves_out(tmp_path, monkeyp
     assert (params.low_res_min, params.low_res_max) == (16, 30)
 
 
+def test_fit_options_are_fitparams_fields_checked_against_their_ranges(tmp_path, monkeypatch):
+    from fer_train import workflow
+    from fer_train.fit import FitParams
+
+    seen = []
+    monkeypatch.setattr(
+        workflow, "fit_run", lambda specs, out, params, prep, **kw: seen.append(params) or {}
+    )
+    data = ["--data", f"folder={tmp_path}", "--out", tmp_path / "o"]
+    assert invoke("fit", *data).exit_code == 0
+    assert seen == [FitParams()]  # nothing given: FitParams' own defaults, stated once
+    for flag, value, needle in [
+        ("--low-res-p", "1.5", "low-res-p 1.5: must be <= 1"),
+        ("--epochs", "-1", "epochs -1: must be >= 0"),
+        ("--batch-size", "0", "batch-size 0: must be >= 1"),
+    ]:
+        result = invoke("fit", *data, flag, value)
+        assert result.exit_code == 78 and needle in result.output, result.output
+    assert len(seen) == 1
+
+
 def test_bad_face_sizes_are_one_line_usage_errors(tmp_path):
     model = tmp_path / "m.keras"
     model.write_bytes(b"x")

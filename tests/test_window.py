@@ -9,6 +9,7 @@ from importlib import resources
 
 import pytest
 
+from fer_edge.assemble import build_pipeline
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records, read_windows
 from fer_edge.record.report import write_report
@@ -67,7 +68,7 @@ def daemon_lines(tmp_path_factory, head_bgr, yunet_model) -> list[dict]:
     clip = write_face_clip(folder / "faces.avi", head_bgr, 25)
     for name, options in (("shown", {"window": 2.0, **NO_GATE}), ("suppressed", {})):
         config = clip_config(clip, yunet_model, folder / name, **options)
-        Daemon(config, classifier=FakeClassifier()).run()
+        Daemon(build_pipeline(config, classifier=FakeClassifier())).run()
     lines = []
     for path in sorted(folder.glob("*/fer-edge-*.jsonl")):
         lines += [json.loads(line) for line in path.read_text().splitlines()]

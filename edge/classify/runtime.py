@@ -22,10 +22,10 @@ import numpy as np
 from ..contract.card import ModelCard, load_for_model
 from ..contract.errors import ConfigError, ModelFileError
 from ..contract.preprocess import dequantize, to_model_input
+from .options import RUNTIMES
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("ai-edge-litert", "tflite-runtime", "tensorflow")
 _MODULES = {
     "ai-edge-litert": "ai_edge_litert.interpreter",
     "tflite-runtime": "tflite_runtime.interpreter",
