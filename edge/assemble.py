@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .capture.sources import FrameSource, open_source
-from .classify.default_model import resolve_model
+from .classify.packaged_model import resolve_model
 from .classify.shares import ShareEstimator
 from .config import RunConfig
 from .contract.atomic import why_not_writable
@@ -24,7 +24,7 @@ from .contract.card import ModelCard, load_for_model
 from .contract.errors import CardError, ConfigError, FerError, ModelFileError
 from .faces.detect import FaceDetector, create_detector
 from .faces.tracker import IouTracker
-from .pipeline import FramePipeline, Predictor
+from .frame_pipeline import FramePipeline, Predictor
 from .record.aggregate import WindowAggregator
 from .record.jsonl import JsonlLog
 from .record.timeutil import parse_iso

@@ -145,9 +145,11 @@ def main(verbose: int) -> None:
 
 
 def _prep(strict, cache_dir, detector, face_model):
-    from .workflow import Prep
+    from .workflow import DatasetOptions
 
-    return Prep(strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model)
+    return DatasetOptions(
+        strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model
+    )
 
 
 @main.command()

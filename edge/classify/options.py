@@ -12,7 +12,7 @@ RUNTIMES = ("ai-edge-litert", "tflite-runtime", "tensorflow")
 #: that measured best (bench/bench_shares.py).
 ESTIMATORS = ("cc", "pcc", "acc", "pacc")
 DEFAULT_ESTIMATOR = "pacc"
-#: ``--model`` naming the packaged default model (:mod:`.default_model`).
+#: ``--model`` naming the packaged default model (:mod:`.packaged_model`).
 DEFAULT_ALIAS = "default"
 
 

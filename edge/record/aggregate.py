@@ -1,13 +1,14 @@
 """Window aggregation: the only thing the daemon ever records.
 
-One record per window of ``window`` seconds (``start`` and ``end`` in epoch seconds; the log
-formats them): frame and face counts, distinct tracks, per-class counts of face observations
-(each observation counted under its track's smoothed class), the estimated class shares of the
-room with 90 % intervals (one row per readable track, see :mod:`.estimate`), the ``estimator``
-that made them (and ``estimator_note`` when it is not the one configured), mean confidence,
-camera status, and whether probabilities were corrected to the model's training class prior.
-Faces the quality gate found unreadable (too small, turned, looking down, blurred) are counted
-apart (``faces_readable``/``faces_unreadable``, ``unreadable`` by reason);
+One :class:`~.window.WindowRecord` per window of ``window`` seconds (``start`` and ``end`` in
+epoch seconds; the log formats them): frame and face counts, distinct tracks, per-class counts
+of face observations (each observation counted under its track's smoothed class), the
+estimated class shares of the room with 90 % intervals (one row per readable track, see
+:mod:`.estimate`), the ``estimator`` that made them (and ``estimator_note`` when it is not the
+one configured), mean confidence, camera status, and whether probabilities were corrected to
+the model's training class prior. Faces the quality gate found unreadable (too small, turned,
+looking down, blurred) are counted apart (``faces_readable``/``faces_unreadable``,
+``unreadable`` by reason);
 counts, shares and mean confidence are over readable faces only. Windows with fewer than
 ``min_group`` distinct readable tracks are ``"suppressed": true`` and carry no class figures; a
 track counts only when it was seen (readable) in at least two frames of the window.
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from ..classify.shares import ShareEstimator
 from ..faces.quality import UNREADABLE
 from .estimate import TrackMeans, share_fields
+from .window import Camera, WindowRecord
 
 
 class WindowAggregator:
@@ -67,11 +69,7 @@ class WindowAggregator:
     def _window_start(self, ts: float) -> float:
         return self.origin + math.floor((ts - self.origin) / self.window) * self.window
 
-    @property
-    def current_start(self) -> float | None:
-        return self._start
-
-    def advance(self, ts: float) -> list[dict]:
+    def advance(self, ts: float) -> list[WindowRecord]:
         """Close every window that ends at or before ``ts``; returns their records."""
         if self._start is None:
             self._start = self._window_start(ts)
@@ -125,7 +123,7 @@ class WindowAggregator:
             self.gap_seconds += max(0.0, ts - max(self._gap_since, start))
             self._gap_since = None
 
-    def flush(self, ts: float) -> dict | None:
+    def flush(self, ts: float) -> WindowRecord | None:
         """The current window, cut short at ``ts`` (``partial``); None if nothing happened."""
         if self._start is None or (self.seen == 0 and self.gap_count == 0):
             return None
@@ -134,7 +132,7 @@ class WindowAggregator:
         self._start = None
         return record
 
-    def _record(self, end: float, partial: bool) -> dict:
+    def _record(self, end: float, partial: bool) -> WindowRecord:
         gap_seconds = self.gap_seconds
         if self._gap_since is not None:
             gap_seconds += max(0.0, end - max(self._gap_since, self._start))
@@ -144,47 +142,51 @@ class WindowAggregator:
         tracks = sum(1 for n in self.tracks.values() if n >= needed)
         counted = [t for t, n in self.readable_tracks.items() if n >= needed]
         readable_tracks = len(counted)
-        record: dict = {
-            "start": self._start,
-            "end": end,
-            "source": self.source,
-            "frames_seen": self.seen,
-            "frames_processed": self.processed,
-            "frames_dropped": self.dropped,
-            "face_observations": self.observations,
-            "faces_mean": round(self.observations / self.processed, 3) if self.processed else 0.0,
-            "faces_max": self.faces_max,
-            "tracks": tracks,
-            "faces_readable": self.readable,
-            "faces_unreadable": self.observations - self.readable,
-            "unreadable": {why: self.unreadable[why] for why in UNREADABLE if self.unreadable[why]},
-            "readable_tracks": readable_tracks,
-            "min_group": self.min_group,
-            "suppressed": readable_tracks < self.min_group,
-        }
-        if not record["suppressed"]:
+        suppressed = readable_tracks < self.min_group
+        classes = {}
+        if not suppressed:
             total = self.readable
-            record["counts"] = dict(zip(self.labels, self.counts, strict=True))
+            classes = {
+                "counts": dict(zip(self.labels, self.counts, strict=True)),
+                "mean_confidence": round(self.confidence_sum / total, 4),
+            }
             if self.estimator is not None:
                 probs, face_px = self.track_means.rows(counted)
-                record.update(share_fields(self.estimator, self.labels, probs, face_px))
+                classes.update(share_fields(self.estimator, self.labels, probs, face_px))
             else:
-                record["shares"] = {
+                classes["shares"] = {
                     label: round(n / total, 4)
                     for label, n in zip(self.labels, self.counts, strict=True)
                 }
-            record["mean_confidence"] = round(self.confidence_sum / total, 4)
-        record["camera"] = (
-            {"status": "gaps", "gaps": self.gap_count, "gap_seconds": round(gap_seconds, 3)}
-            if self.gap_count
-            else {"status": "ok", "gaps": 0, "gap_seconds": 0.0}
-        )
-        record["model_sha256"] = self.model_sha256
-        record.setdefault(
+        prior_correction = classes.pop(
             "prior_correction",
             bool(self.estimator and self.estimator.prior_correction)
             and self.estimator.method in ("cc", "pcc"),
         )
-        if partial:
-            record["partial"] = True
-        return record
+        return WindowRecord(
+            start=self._start,
+            end=end,
+            source=self.source,
+            frames_seen=self.seen,
+            frames_processed=self.processed,
+            frames_dropped=self.dropped,
+            face_observations=self.observations,
+            faces_mean=round(self.observations / self.processed, 3) if self.processed else 0.0,
+            faces_max=self.faces_max,
+            tracks=tracks,
+            faces_readable=self.readable,
+            faces_unreadable=self.observations - self.readable,
+            unreadable={why: self.unreadable[why] for why in UNREADABLE if self.unreadable[why]},
+            readable_tracks=readable_tracks,
+            min_group=self.min_group,
+            suppressed=suppressed,
+            **classes,
+            camera=Camera(
+                status="gaps" if self.gap_count else "ok",
+                gaps=self.gap_count,
+                gap_seconds=round(gap_seconds, 3) if self.gap_count else 0.0,
+            ),
+            model_sha256=self.model_sha256,
+            prior_correction=prior_correction,
+            partial=partial,
+        )
