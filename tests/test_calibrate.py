@@ -39,7 +39,7 @@ def test_calibration_by_hand():
 
 
 def test_calibrate_writes_the_card_of_an_int8_model(tmp_path):
-    from tiny_model import make_tiny_tflite
+    from helpers.tiny_model import make_tiny_tflite
 
     model = make_tiny_tflite(tmp_path / "model", size=32, mode="int8")
     card_file = model.with_suffix(".json")
