@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .capture.sources import FrameSource, open_source
-from .classify.default_model import resolve_model
-from .classify.prior import prior_for_run
+from .classify.packaged_model import resolve_model
+from .classify.shares import ShareEstimator
 from .config import RunConfig
 from .contract.atomic import why_not_writable
 from .contract.card import ModelCard, load_for_model
 from .contract.errors import CardError, ConfigError, FerError, ModelFileError
 from .faces.detect import FaceDetector, create_detector
 from .faces.tracker import IouTracker
-from .pipeline import FramePipeline, Predictor
+from .frame_pipeline import FramePipeline, Predictor
 from .record.aggregate import WindowAggregator
 from .record.jsonl import JsonlLog
 from .record.timeutil import parse_iso
@@ -39,7 +39,7 @@ class Parts:
 
     config: RunConfig
     source: FrameSource
-    frames: FramePipeline  # detector, tracker, quality gate, classifier and prior
+    frames: FramePipeline  # detector, tracker, quality gate and classifier
     aggregator: WindowAggregator
     log: JsonlLog | None
     notifier: Notifier
@@ -109,22 +109,22 @@ def load_classifier(config: RunConfig) -> Predictor:
 def frame_pipeline(
     config: RunConfig, detector: FaceDetector, classifier: Predictor
 ) -> FramePipeline:
-    """Detector, tracker, quality gate, classifier and prior correction, as configured."""
+    """Detector, tracker, quality gate and classifier, as configured."""
     return FramePipeline(
         detector,
         classifier,
         IouTracker(config.track_iou, config.track_max_age, config.smoothing),
         config.reclassify,
-        prior=prior_for_run(classifier.card, config.prior_correction),
         detect_every=config.detect_every,
         gate=config.quality_gate,
     )
 
 
 def make_aggregator(
-    config: RunConfig, card: ModelCard, source: FrameSource | None, prior_correction: bool
+    config: RunConfig, card: ModelCard, source: FrameSource | None
 ) -> WindowAggregator:
-    """Windows of ``config.window`` s: a live source's on the clock, a file's from its start."""
+    """Windows of ``config.window`` s: a live source's on the clock, a file's from its start;
+    their shares estimated by ``config.estimator`` (:mod:`.classify.shares`)."""
     live = source is None or source.live
     return WindowAggregator(
         config.window,
@@ -133,7 +133,7 @@ def make_aggregator(
         card.sha256,
         origin=0.0 if live else source.start,
         source="live" if live else "file",
-        prior_correction=prior_correction,
+        estimator=ShareEstimator(card, config.estimator, config.prior_correction),
     )
 
 
@@ -164,7 +164,7 @@ def build_pipeline(
         config=config,
         source=source,
         frames=frames,
-        aggregator=make_aggregator(config, classifier.card, source, frames.prior is not None),
+        aggregator=make_aggregator(config, classifier.card, source),
         log=log_,
         notifier=notifier or Notifier(),
         clock=clock,

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .assemble import Parts
 from .capture.sources import DROPPED, FOUND, FRAME, LOST, RETRYING, SourceEvent
 from .fleet.metrics import Metrics
+from .record.window import WindowRecord
 
 log = logging.getLogger(__name__)
 
@@ -188,15 +189,15 @@ class Daemon:
             self._emit(record)
 
     # -- records, fleet, status -----------------------------------------------------------------
-    def _emit(self, record: dict) -> None:
-        record["records_dropped"] = self.log.dropped
+    def _emit(self, record: WindowRecord) -> None:
+        record = replace(record, records_dropped=self.log.dropped)
         written = self.log.write(record)
         if written:
             self.summary.windows += 1
         self._check_model_file()
         if self.metrics:
             self.metrics.records.labels("written" if written else "dropped").inc()
-            self.metrics.fps.set(record["frames_processed"] / self.config.window)
+            self.metrics.fps.set(record.frames_processed / self.config.window)
         if written and self.publisher:
             self.publisher.notify()
 

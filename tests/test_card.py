@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from fer_edge.contract import card as cardmod
@@ -75,3 +76,45 @@ def test_card_checks_the_model_file(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(CardError, match="cannot read model card"):
         cardmod.read_card(tmp_path / "broken.json")
+
+
+def _calibration() -> dict:
+    confusion = (np.eye(7, dtype=int) * 6 + 1).tolist()  # 13 faces a class
+    mean = (np.eye(7) * 0.3 + 0.1).tolist()
+    row = {"n": 91, "confusion": confusion, "mean_probs": mean}
+    return {"source": "test faces", "sizes": {"native": row, "24": dict(row)}}
+
+
+def test_card_round_trip_with_calibration(tmp_path):
+    card = _card(calibration=_calibration())
+    path = tmp_path / "m.json"
+    cardmod.write_card(card, path)
+    back = cardmod.read_card(path)
+    assert back == card and back.calibration["sizes"]["24"]["n"] == 91
+    # a card without one writes no calibration field at all
+    cardmod.write_card(_card(), path)
+    assert "calibration" not in json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c.pop("sizes"), "'sizes' object"),
+        (lambda c: c["sizes"].update({"tiny": c["sizes"]["24"]}), "neither 'native'"),
+        (lambda c: c["sizes"]["24"].pop("confusion"), "needs n, confusion"),
+        (lambda c: c["sizes"]["24"].update(confusion=[[1] * 7] * 6), "must be 7x7"),
+        (lambda c: c["sizes"]["24"].update(n=90), "not n = 90"),
+        (lambda c: c["sizes"]["24"]["confusion"][0].__setitem__(0, 6.5), "counts"),
+        (lambda c: c["sizes"]["24"]["mean_probs"][0].__setitem__(0, 0.9), "probabilities"),
+    ],
+)
+def test_card_calibration_validation_names_the_problem(tmp_path, mutate, message):
+    data = _card().to_dict()
+    data["calibration"] = _calibration()
+    data["calibration"]["sizes"]["24"] = json.loads(json.dumps(data["calibration"]["sizes"]["24"]))
+    mutate(data["calibration"])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(CardError) as err:
+        cardmod.read_card(path)
+    assert "calibration" in str(err.value) and message in str(err.value)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from fakes import SHA, NoFaces, Notes, frames, live, scripted_opener
 
 from fer_edge.config import build_config
 from fer_edge.record.jsonl import read_records
+from helpers.fakes import SHA, NoFaces, Notes, frames, live, scripted_opener
 
 
 def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):

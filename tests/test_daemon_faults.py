@@ -17,10 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier, NoFaces, Notes, frames, record, scripted_opener
-from osfaults import fer_edge, tmpfs, unprivileged
 
-from conftest import REPO, START, write_face_clip
 from fer_edge.assemble import build_pipeline
 from fer_edge.capture.sources import FOUND, FRAME, LOST, LiveSource
 from fer_edge.cli import main
@@ -29,6 +26,10 @@ from fer_edge.contract.errors import CameraUnavailable
 from fer_edge.daemon import Daemon
 from fer_edge.record import jsonl
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records
+from helpers import REPO
+from helpers.clips import START, write_face_clip
+from helpers.fakes import FakeClassifier, NoFaces, Notes, frames, record, scripted_opener
+from helpers.osfaults import fer_edge, tmpfs, unprivileged
 
 
 def fill(folder: Path) -> Path:

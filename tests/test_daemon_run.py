@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier, clip_config
 
-from conftest import REPO, START, needs, write_face_clip
 from fer_edge.assemble import build_pipeline
 from fer_edge.cli import main
 from fer_edge.contract.card import ModelCard, read_card, sha256_file, write_card
@@ -23,12 +21,13 @@ from fer_edge.contract.labels import LABELS
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import log_path, read_records
+from helpers import REPO
+from helpers.clips import START, write_face_clip
+from helpers.fakes import NO_GATE, FakeClassifier, clip_config
+from helpers.skips import needs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
-
-#: The quality gate off: the test clip's faces are ~17 px (tests/test_quality.py tests the gate).
-NO_GATE = {"readable_face": 0.0, "max_yaw": 0.0, "max_pitch": 0.0, "min_sharpness": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +88,7 @@ def test_full_disk_keeps_the_daemon_running(tmp_path, clip, yunet_model):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     needs("tensorflow")
-    from tiny_model import make_tiny_tflite
+    from helpers.tiny_model import make_tiny_tflite
 
     return make_tiny_tflite(tmp_path_factory.mktemp("model"), size=32, mode="int8")
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier
 
-from conftest import write_face_clip
 from fer_edge.cli import main
+from helpers.clips import write_face_clip
+from helpers.fakes import FakeClassifier
 
 
 @pytest.fixture

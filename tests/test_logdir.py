@@ -9,12 +9,13 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier
 
-from conftest import START, needs, write_face_clip
 from fer_edge.cli import main
 from fer_edge.contract.errors import LogDirBusy
 from fer_edge.record.jsonl import LOCK, JsonlLog, read_records
+from helpers.clips import START, write_face_clip
+from helpers.fakes import FakeClassifier
+from helpers.skips import needs
 
 HOLDER = """
 import sys, time
@@ -105,7 +106,7 @@ def test_the_last_line_counts_records_still_waiting_for_the_mqtt_broker(
     tmp_path, head_bgr, fake_model
 ):
     needs("paho.mqtt")
-    from mosquitto import free_port
+    from helpers.mosquitto import free_port
 
     clip = write_face_clip(tmp_path / "c.avi", head_bgr, 30)
     logs = tmp_path / "logs"

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime, timezone
 
 import pytest
 from click.testing import CliRunner
-from fakes import SHA, T0, feed
-from osfaults import tmpfs
 
-from conftest import needs
 from fer_edge.cli import main
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator
-from fer_edge.record.jsonl import JsonlLog, read_records
+from fer_edge.record.jsonl import JsonlLog, read_windows
 from fer_edge.record.report import write_report
+from helpers.fakes import SHA, T0, feed, record
+from helpers.osfaults import tmpfs
+from helpers.skips import needs
 
 
 def write_log(log_dir, starts=(T0, T0 + 10), groups=(6, 2)) -> JsonlLog:
@@ -35,11 +37,11 @@ def write_log(log_dir, starts=(T0, T0 + 10), groups=(6, 2)) -> JsonlLog:
 def test_report_csv_html_show_suppressed_windows_as_gaps(tmp_path):
     write_log(tmp_path / "logs")
     assert write_report(tmp_path / "logs", tmp_path / "r.csv") == 2
-    rows = (tmp_path / "r.csv").read_text().splitlines()
-    assert rows[1].split(",")[2:4] == ["False", "False"] and rows[1].endswith(
-        ",0.0,1.0,0.0,0.0,0.0"
-    )
-    assert rows[2].split(",")[2] == "True" and rows[2].endswith(",,,,,,,")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert (rows[0]["suppressed"], rows[0]["partial"]) == ("False", "False")
+    assert [rows[0][f"share_{label}"] for label in LABELS] == ["0.0"] * 3 + ["1.0"] + ["0.0"] * 3
+    assert rows[1]["suppressed"] == "True"
+    assert not any(v for k, v in rows[1].items() if k.startswith(("share_", "low_", "high_")))
     write_report(tmp_path / "logs", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text()
     assert "suppressed" in page and "happy: 100.0%" in page
@@ -89,10 +91,11 @@ def gap_log(log_dir):
     log = JsonlLog(log_dir)
     log.check_dir()
     for i, start in enumerate(starts):
-        record = {"start": start, "end": start + 60, "suppressed": i == 5}
-        if i != 5:
-            record["shares"] = dict.fromkeys(LABELS, 0.0) | {"happy": 0.75, "neutral": 0.25}
-        log.write(record)
+        if i == 5:
+            log.write(record(start, suppressed=True))
+        else:
+            shares = dict.fromkeys(LABELS, 0.0) | {"happy": 0.75, "neutral": 0.25}
+            log.write(record(start, shares=shares))
     return log_dir
 
 
@@ -100,7 +103,7 @@ def rendered(tmp_path, tz):
     needs("matplotlib")
     from fer_edge.record.report import _rows, plot, resolve_tz
 
-    rows = _rows(list(read_records(gap_log(tmp_path / "logs"))))
+    rows = _rows(list(read_windows(gap_log(tmp_path / "logs"))))
     fig = plot(rows, resolve_tz(tz))
     fig.canvas.draw()
     return fig, fig.axes[0]
@@ -159,3 +162,44 @@ def test_an_unknown_time_zone_is_one_line_exit_78(tmp_path):
         result = CliRunner().invoke(main, [*args, "--tz", zone])
         assert result.exit_code == 78 and "unknown time zone" in one_error_line(result)
     assert not (tmp_path / "r.html").exists()
+
+
+# -- intervals -----------------------------------------------------------------------------------
+def interval_log(log_dir):
+    """Three 1-min windows with shares and 90 % intervals, as the daemon writes them."""
+    log = JsonlLog(log_dir)
+    log.check_dir()
+    for i in range(3):
+        shares = dict.fromkeys(LABELS, 0.0) | {"happy": 0.3, "neutral": 0.7}
+        intervals = {k: [max(0.0, v - 0.1), min(1.0, v + 0.1 + i / 10)] for k, v in shares.items()}
+        log.write(record(T0 + 60 * i, shares=shares, intervals=intervals, estimator="pacc"))
+    return log_dir
+
+
+def test_the_reports_carry_the_intervals(tmp_path):
+    logs = interval_log(tmp_path / "logs")
+    write_report(logs, tmp_path / "r.csv")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert rows[2]["estimator"] == "pacc"
+    assert (float(rows[2]["low_neutral"]), float(rows[2]["high_neutral"])) == (0.6, 1.0)
+    write_report(logs, tmp_path / "r.html", "UTC")
+    assert "neutral: 70.0% (60–90%, 90 % interval)" in (tmp_path / "r.html").read_text()
+
+
+def test_the_png_draws_each_class_with_its_interval_band(tmp_path):
+    needs("matplotlib")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    from fer_edge.record.report import _rows, plot, resolve_tz
+
+    fig = plot(_rows(list(read_windows(interval_log(tmp_path / "logs")))), resolve_tz("UTC"))
+    bars, band = fig.axes[:2]
+    bands = [c for c in band.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == len(LABELS) and len(band.lines) == len(LABELS)
+    neutral = band.lines[LABELS.index("neutral")].get_ydata()
+    assert list(neutral) == pytest.approx([0.7] * 3)
+    top = max(bands[LABELS.index("neutral")].get_paths()[0].vertices[:, 1])
+    assert top == pytest.approx(1.0)
+    assert bars.get_ylabel() == "estimated share of faces" and "90 %" in band.get_ylabel()
+    plt.close(fig)

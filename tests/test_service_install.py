@@ -178,7 +178,7 @@ def test_a_model_whose_card_does_not_match_is_refused(tmp_path, model):
 
 
 def test_first_install_without_model_installs_the_packaged_default(tmp_path, model):
-    from fer_edge.classify.default_model import default_model_path
+    from fer_edge.classify.packaged_model import default_model_path
 
     root = tmp_path / "root"
     assert cli("install-service", "--root", str(root)).exit_code == 0

@@ -6,9 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from fakes import T0, frames, live, scripted_opener
 
-from conftest import START
 from fer_edge.capture.sources import (
     DROPPED,
     FOUND,
@@ -22,6 +20,8 @@ from fer_edge.capture.sources import (
 )
 from fer_edge.contract.errors import ConfigError
 from fer_edge.record.timeutil import parse_iso
+from helpers.clips import START
+from helpers.fakes import T0, frames, live, scripted_opener
 
 
 def collect(source, want, limit=5.0, until=None):

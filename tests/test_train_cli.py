@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers.skips import needs
 
 needs("tensorflow")
 
@@ -84,6 +84,10 @@ def test_fit_writes_the_run_folder(trained):
     assert comp["datasets"]["fer2013"]["counts"]["happy"] == {"train": 12, "val": 2, "test": 2}
     held = json.loads((run / "run.json").read_text())["held_out_subjects"]
     assert held["ckplus"]["test"] and card.training["held_out_subjects"] == held
+    # the share estimators' calibration, measured on the validation split at the device's sizes
+    sizes = card.calibration["sizes"]
+    assert set(sizes) == {"native", "24", "32", "48"}
+    assert 0 < sizes["native"]["n"] <= json.loads((run / "run.json").read_text())["splits"]["val"]
     again = invoke("fit", "--data", f"fer2013={trained.fer}", "--out", run, "--weights", "none")
     assert again.exit_code == 78 and "already holds a trained model" in again.output
 

@@ -153,9 +153,11 @@ def main(verbose: int) -> None:
 
 
 def _prep(strict, cache_dir, detector, face_model):
-    from .workflow import Prep
+    from .workflow import DatasetOptions
 
-    return Prep(strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model)
+    return DatasetOptions(
+        strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model
+    )
 
 
 @main.command()
@@ -235,6 +237,43 @@ def evaluate(model, data_specs, out, face_px, sample, strict, cache_dir, detecto
             shares = ", ".join(f"{k} {v:.0%}" for k, v in row["predicted_shares"].items())
             click.echo(f"  at {px} px: accuracy {row['accuracy']:.3f}; predicted {shares}")
     click.echo(f"report: {out / 'report.md'}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_option
+@click.option(
+    "--face-px",
+    callback=_int_list,
+    default="24,32,48",
+    show_default=True,
+    metavar="PX,PX,...",
+    help="Face sizes to calibrate at besides the native one (each image shrunk to PX and "
+    "enlarged back).",
+)
+@click.option(
+    "--card",
+    "card_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The model's card, if not MODEL.json / model_card.json beside it.",
+)
+@prep_options
+def calibrate(model, data_specs, face_px, card_path, strict, cache_dir, detector, face_model):
+    """Measure MODEL on labelled faces it never trained on and write its card's calibration.
+
+    The confusion matrix and mean probabilities per true class, at each face size: what the
+    device's acc/pacc share estimators correct a window's counts with. Uses each dataset's
+    validation split, the run's held-out validation subjects, or all of a dataset the model
+    never saw (a school's own labelled images: --data folder=PATH). The model is unchanged.
+    """
+    from .calibrate import calibrate_model
+
+    specs = [parse_spec(s) for s in data_specs]
+    prep = _prep(strict, cache_dir, detector, face_model)
+    result = calibrate_model(model, specs, prep, face_px=face_px or (), card_path=card_path)
+    for size, row in result["sizes"].items():
+        click.echo(f"{size}: accuracy {row['accuracy']:.3f} on {row['n']} faces")
+    click.echo(f"calibration written: {result['source']}")
 
 
 @main.command()

@@ -1,15 +1,15 @@
 """Training on any Keras backend: host-side input pipeline, fine-tuning or from scratch, resumable.
 
 Runs on TensorFlow, JAX or PyTorch (``KERAS_BACKEND``; :mod:`fer_train.devices`), fed by
-:class:`fer_train.pipeline.Batches` (augmentation on CPU workers, class weights as sample
+:class:`fer_train.input_pipeline.Batches` (augmentation on CPU workers, class weights as sample
 weights), so no TensorFlow is imported unless it is the backend.
 
 Pretrained weights: stage 1 trains the head with the base frozen (Adam 1e-3), stage 2 unfreezes
 the ``conv5_*`` blocks with BatchNormalization frozen at a low learning rate (Adam 1e-5).
 From a whole trained classifier (``--weights default`` or a fer ``PATH.keras``, see
-:mod:`fer_train.start`): the same two stages, the head starting from its trained weights at a
-tenth of the rate (Adam 1e-4), so that a few hundred of a school's images adapt the model
-without wrecking it; BatchNormalization stays in inference mode throughout.
+:mod:`fer_train.start_weights`): the same two stages, the head starting from its trained
+weights at a tenth of the rate (Adam 1e-4), so that a few hundred of a school's images adapt
+the model without wrecking it; BatchNormalization stays in inference mode throughout.
 From scratch (``--weights none``): everything trains in one stage with SGD (momentum 0.9,
 Nesterov, weight decay) on a linear warm-up then cosine schedule, and BatchNormalization's
 moving statistics are recomputed over the training set at the end ("precise BN"), which keeps
@@ -39,7 +39,7 @@ from .data import CLASS_WEIGHTINGS, class_weights
 from .prepare import Prepared
 from .progress import Progress, keras_callback
 from .readers import LABEL_MODES
-from .start import Start
+from .start_weights import Start
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def train(
     ``start``: a whole trained classifier to fine-tune instead of a new model.
     """
     k = model_lib.keras()  # first: Keras' start-up chatter goes to the log
-    from .pipeline import Batches, default_workers
+    from .input_pipeline import Batches, default_workers
 
     k.utils.set_random_seed(params.seed)
     devices = setup_devices(params.precision)

@@ -14,8 +14,8 @@ from fer_edge.contract.card import ModelCard, sha256_file, write_card
 from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.recipe import CropRecipe
 
-from . import data, lineage
-from . import start as start_lib
+from . import data, lineage, start_weights
+from .calibrate import calibration, probabilities_at_sizes
 from .evaluate import at_face_sizes, metrics, shares, write_reports
 from .fit import FitParams, train, write_history
 from .model import save_model
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Prep:
+class DatasetOptions:
     """How datasets are read and prepared: ``--strict``, ``--cache-dir``, the face detector."""
 
     strict: bool = False
@@ -55,7 +55,7 @@ def fit_run(
     specs: list[tuple[str, Path]],
     out: Path,
     params: FitParams,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     *,
     max_per_class: int | None = None,
     repeat: dict[str, int] | None = None,
@@ -67,8 +67,8 @@ def fit_run(
     """
     repeat = dict(repeat or {})
     _refuse_overwrite(out, params.resume)
-    start = start_lib.resolve(params.weights)
-    params = replace(params, image_size=start_lib.image_size(params.image_size, start))
+    start = start_weights.resolve(params.weights)
+    params = replace(params, image_size=start_weights.image_size(params.image_size, start))
     # The one crop recipe of this run: read back from run.json and the card by every later step.
     recipe = start.crop if start else CropRecipe(size=params.image_size)
     prepared = prep.load(specs, recipe, seed=params.seed, label_mode=params.label_mode)
@@ -113,13 +113,22 @@ def fit_run(
     write_history(out / "history.json", history)
     model_path = out / "model.keras"
     save_model(model, model_path)
-    results = _evaluate_parts(KerasPredictor(model).predict, test_part, "test")
+    predict = KerasPredictor(model).predict
+    results = _evaluate_parts(predict, test_part, "test")
     write_reports(out, results, f"Test split of the run {out.name}")
     own = [lineage.describe_source(s["name"], s["kind"], params.label_mode) for s in run["sources"]]
     parent = lineage.parent_training(start)
     held_out = run["held_out_subjects"]
     if parent:
         held_out = lineage.merge_held_out(held_out, parent.get("held_out_subjects", {}))
+    calibrated = {}
+    if len(val_part):  # what the device's share estimators correct with (fer_train.calibrate)
+        calibrated = calibration(
+            probabilities_at_sizes(predict, val_part.images),
+            val_part.labels,
+            f"the run's validation split ({len(val_part)} faces)",
+            {n: int((val_part.datasets == n).sum()) for n in sorted(set(val_part.datasets))},
+        )
     card = ModelCard(
         model_file=model_path.name,
         model_format="keras",
@@ -145,6 +154,7 @@ def fit_run(
         },
         metrics={n: {"accuracy": r["accuracy"], "n": r["n"]} for n, r in results.items()},
         source={"tool": "fer-train", "run": out.name},
+        calibration=calibrated,
     )
     write_card(card, out / "model_card.json")
     return results
@@ -241,7 +251,7 @@ def evaluate_model(
     model_path: Path,
     specs: list[tuple[str, Path]],
     out: Path,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     face_px: tuple[int, ...] = (),
     sample: int | None = None,
     seed: int = 0,
@@ -290,7 +300,7 @@ def compare(
     specs: list[tuple[str, Path]],
     out: Path,
     params: FitParams,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     *,
     max_per_class: int | None = None,
     repeat: dict[str, int] | None = None,

@@ -8,7 +8,11 @@ from ..options import check_fields, option
 
 #: The TFLite runtimes, in the order they are tried (:mod:`.runtime`).
 RUNTIMES = ("ai-edge-litert", "tflite-runtime", "tensorflow")
-#: ``--model`` naming the packaged default model (:mod:`.default_model`).
+#: How a window's class shares are estimated (:mod:`.shares`), and the default: the method
+#: that measured best (bench/bench_shares.py).
+ESTIMATORS = ("cc", "pcc", "acc", "pacc")
+DEFAULT_ESTIMATOR = "pacc"
+#: ``--model`` naming the packaged default model (:mod:`.packaged_model`).
 DEFAULT_ALIAS = "default"
 
 
@@ -19,7 +23,8 @@ def is_model_file(model: str) -> bool:
 
 @dataclass
 class ClassifyOptions:
-    """The expression classifier (:mod:`.runtime`) and its prior correction (:mod:`.prior`)."""
+    """The expression classifier (:mod:`.runtime`) and how its probabilities become a window's
+    class shares (:mod:`.shares`, with the prior correction of :mod:`.prior`)."""
 
     model: str | None = option(
         None,
@@ -40,8 +45,16 @@ class ClassifyOptions:
         le=3600,
         note="0: every frame",
     )
+    estimator: str = option(
+        DEFAULT_ESTIMATOR,
+        "How a window's class shares are estimated from its tracks' probabilities: cc (count "
+        "top classes), pcc (mean probability), acc/pacc (corrected by the model card's "
+        "calibration; pcc where the card has none).",
+        ESTIMATORS,
+    )
     prior_correction: bool = option(
-        True, "Re-weight a balanced-prior model's probabilities by its training class prior."
+        True,
+        "cc/pcc: re-weight a class-weighted model's probabilities by its training class prior.",
     )
 
     def validate(self) -> None:

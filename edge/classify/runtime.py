@@ -47,12 +47,11 @@ def _load(name: str) -> Runtime:
         version = module.__version__
     else:
         cls = module.Interpreter
-        dist = {"ai-edge-litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime"}[name]
         from importlib.metadata import PackageNotFoundError
         from importlib.metadata import version as dist_version
 
         try:
-            version = dist_version(dist)
+            version = dist_version(name)  # the runtime's name is its distribution's
         except PackageNotFoundError:
             version = "unknown"
     return Runtime(name, cls, version)

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import atomic
 from .errors import CardError
 from .labels import LABELS
@@ -55,6 +57,7 @@ class ModelCard:
     parity: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
     about: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -97,6 +100,7 @@ class ModelCard:
             "parity": self.parity,
             "source": self.source,
             "about": self.about,
+            **({"calibration": self.calibration} if self.calibration else {}),
             "created": self.created,
         }
 
@@ -157,6 +161,10 @@ class ModelCard:
                 "training.class_prior must give a share >= 0 for each of "
                 f"{', '.join(LABELS)} (not all 0)"
             )
+        calibration = data.get("calibration") or {}
+        problem = calibration_problem(calibration) if calibration else None
+        if problem:
+            raise fail(f"calibration: {problem}")
         return cls(
             model_file=str(model.get("file", "")),
             model_format=model["format"],
@@ -173,8 +181,47 @@ class ModelCard:
             parity=dict(data.get("parity") or {}),
             source=dict(data.get("source") or {}),
             about=dict(data.get("about") or {}),
+            calibration=dict(calibration),
             created=str(data.get("created", "")),
         )
+
+
+def calibration_problem(calibration: Any) -> str | None:
+    """What is wrong with a card's ``calibration`` (None: nothing).
+
+    ``{"source": str, "sizes": {"native" | "PX": {"n": int, "confusion": C×C counts (rows
+    true, columns predicted), "mean_probs": C×C (row i: the mean probabilities of class i's
+    faces)}}}``, measured on labelled faces the model was not trained on.
+    """
+    c = len(LABELS)
+    if not isinstance(calibration, dict) or not isinstance(calibration.get("sizes"), dict):
+        return "must be an object with a 'sizes' object"
+    if not calibration["sizes"]:
+        return "sizes is empty"
+    for key, size in calibration["sizes"].items():
+        if key != "native" and not (key.isdigit() and int(key) > 0):
+            return f"size {key!r} is neither 'native' nor a face width in px"
+        if not isinstance(size, dict):
+            return f"size {key}: not an object"
+        try:
+            confusion = np.array(size["confusion"], float)
+            mean_probs = np.array(size["mean_probs"], float)
+            n = size["n"]
+        except (KeyError, TypeError, ValueError) as exc:
+            return f"size {key}: needs n, confusion and mean_probs ({exc})"
+        if confusion.shape != (c, c) or mean_probs.shape != (c, c):
+            return f"size {key}: confusion and mean_probs must be {c}x{c}"
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            return f"size {key}: n must be a count >= 1"
+        if (confusion < 0).any() or (confusion != np.round(confusion)).any():
+            return f"size {key}: confusion must hold counts"
+        if int(confusion.sum()) != n:
+            return f"size {key}: confusion sums to {int(confusion.sum())}, not n = {n}"
+        seen = confusion.sum(axis=1) > 0
+        rows = mean_probs.sum(axis=1)
+        if (mean_probs < 0).any() or not np.allclose(rows[seen], 1.0, atol=0.01):
+            return f"size {key}: each mean_probs row of a seen class must be probabilities"
+    return None
 
 
 def _is_quant(q: dict) -> bool:

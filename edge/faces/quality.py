@@ -10,7 +10,7 @@ are level: yaw from the nose tip's sideways offset from the eye-mouth midline (a
 eye-distances in front of the eyes: offset = 0.5 tan yaw) and from the eye distance foreshortened
 against the eye-mouth height, whichever is larger; pitch from the nose tip's height between eyes
 and mouth. (The eye-mouth height foreshortened would be a second pitch cue, but YuNet's landmarks
-of one frontal face vary by ±10 % in that ratio, which reads as ~25° of pitch.)
+of one frontal face vary too much in that ratio: docs/RESULTS.md.)
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Window aggregation: the only thing the daemon ever records.
 
-One record per window of ``window`` seconds (``start`` and ``end`` in epoch seconds; the log
-formats them): frame and face counts, distinct tracks, per-class
-counts and shares of face observations (each observation counted under its track's smoothed
-class), mean confidence, camera status, and whether probabilities were corrected to the model's
-training class prior. Faces the quality gate found unreadable (too small, turned, looking down,
-blurred) are counted apart (``faces_readable``/``faces_unreadable``, ``unreadable`` by reason);
+One :class:`~.window.WindowRecord` per window of ``window`` seconds (``start`` and ``end`` in
+epoch seconds; the log formats them): frame and face counts, distinct tracks, per-class counts
+of face observations (each observation counted under its track's smoothed class), the
+estimated class shares of the room with 90 % intervals (one row per readable track, see
+:mod:`.estimate`), the ``estimator`` that made them (and ``estimator_note`` when it is not the
+one configured), mean confidence, camera status, and whether probabilities were corrected to
+the model's training class prior. Faces the quality gate found unreadable (too small, turned,
+looking down, blurred) are counted apart (``faces_readable``/``faces_unreadable``,
+``unreadable`` by reason);
 counts, shares and mean confidence are over readable faces only. Windows with fewer than
 ``min_group`` distinct readable tracks are ``"suppressed": true`` and carry no class figures; a
 track counts only when it was seen (readable) in at least two frames of the window.
@@ -17,7 +20,10 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from ..classify.shares import ShareEstimator
 from ..faces.quality import UNREADABLE
+from .estimate import TrackMeans, share_fields
+from .window import Camera, WindowRecord
 
 
 class WindowAggregator:
@@ -35,11 +41,13 @@ class WindowAggregator:
         model_sha256: str,
         origin: float = 0.0,
         source: str = "live",
-        prior_correction: bool = False,
+        estimator: ShareEstimator | None = None,
     ) -> None:
+        """``estimator``: how shares are estimated (None: classify and count, no correction)."""
         self.window, self.min_group = float(window), int(min_group)
-        self.prior_correction = prior_correction
+        self.estimator = estimator
         self.labels, self.model_sha256 = tuple(labels), model_sha256
+        self.track_means = TrackMeans(len(self.labels))
         self.origin, self.source = origin, source
         self._start: float | None = None
         self._gap_since: float | None = None
@@ -51,6 +59,7 @@ class WindowAggregator:
         self.tracks: Counter[int] = Counter()
         self.readable_tracks: Counter[int] = Counter()
         self.readable = 0
+        self.track_means.clear()
         self.unreadable: Counter[str] = Counter()
         self.counts = [0] * len(self.labels)
         self.confidence_sum = 0.0
@@ -60,11 +69,7 @@ class WindowAggregator:
     def _window_start(self, ts: float) -> float:
         return self.origin + math.floor((ts - self.origin) / self.window) * self.window
 
-    @property
-    def current_start(self) -> float | None:
-        return self._start
-
-    def advance(self, ts: float) -> list[dict]:
+    def advance(self, ts: float) -> list[WindowRecord]:
         """Close every window that ends at or before ``ts``; returns their records."""
         if self._start is None:
             self._start = self._window_start(ts)
@@ -90,19 +95,22 @@ class WindowAggregator:
         self.dropped += n
 
     def faces(self, observations: Sequence[tuple]) -> None:
-        """A processed frame's faces: (track id, smoothed class index, confidence) each, and
-        optionally why the face is unreadable (then its class index is None)."""
+        """A processed frame's faces: (track id, smoothed class index, confidence) each, then
+        optionally why the face is unreadable (then its class index is None), its smoothed
+        probabilities and its crop side in px (see :meth:`FramePipeline.process`)."""
         self.faces_max = max(self.faces_max, len(observations))
-        for track_id, label_index, confidence, *why in observations:
+        for track_id, label_index, confidence, *more in observations:
+            why, probs, side = (list(more) + [None, None, None])[:3]
             self.observations += 1
             self.tracks[track_id] += 1
             if label_index is None:
-                self.unreadable[why[0] if why and why[0] else "unknown"] += 1
+                self.unreadable[why or "unknown"] += 1
                 continue
             self.readable += 1
             self.readable_tracks[track_id] += 1
             self.counts[label_index] += 1
             self.confidence_sum += confidence
+            self.track_means.add(track_id, label_index, probs, side)
 
     def camera_lost(self, ts: float) -> None:
         if self._gap_since is None:
@@ -115,7 +123,7 @@ class WindowAggregator:
             self.gap_seconds += max(0.0, ts - max(self._gap_since, start))
             self._gap_since = None
 
-    def flush(self, ts: float) -> dict | None:
+    def flush(self, ts: float) -> WindowRecord | None:
         """The current window, cut short at ``ts`` (``partial``); None if nothing happened."""
         if self._start is None or (self.seen == 0 and self.gap_count == 0):
             return None
@@ -124,7 +132,7 @@ class WindowAggregator:
         self._start = None
         return record
 
-    def _record(self, end: float, partial: bool) -> dict:
+    def _record(self, end: float, partial: bool) -> WindowRecord:
         gap_seconds = self.gap_seconds
         if self._gap_since is not None:
             gap_seconds += max(0.0, end - max(self._gap_since, self._start))
@@ -132,40 +140,53 @@ class WindowAggregator:
         # counted as a person, so fragmentation cannot lift a small group over min_group.
         needed = min(2, self.processed)
         tracks = sum(1 for n in self.tracks.values() if n >= needed)
-        readable_tracks = sum(1 for n in self.readable_tracks.values() if n >= needed)
-        record: dict = {
-            "start": self._start,
-            "end": end,
-            "source": self.source,
-            "frames_seen": self.seen,
-            "frames_processed": self.processed,
-            "frames_dropped": self.dropped,
-            "face_observations": self.observations,
-            "faces_mean": round(self.observations / self.processed, 3) if self.processed else 0.0,
-            "faces_max": self.faces_max,
-            "tracks": tracks,
-            "faces_readable": self.readable,
-            "faces_unreadable": self.observations - self.readable,
-            "unreadable": {why: self.unreadable[why] for why in UNREADABLE if self.unreadable[why]},
-            "readable_tracks": readable_tracks,
-            "min_group": self.min_group,
-            "suppressed": readable_tracks < self.min_group,
-        }
-        if not record["suppressed"]:
+        counted = [t for t, n in self.readable_tracks.items() if n >= needed]
+        readable_tracks = len(counted)
+        suppressed = readable_tracks < self.min_group
+        classes = {}
+        if not suppressed:
             total = self.readable
-            record["counts"] = dict(zip(self.labels, self.counts, strict=True))
-            record["shares"] = {
-                label: round(n / total, 4)
-                for label, n in zip(self.labels, self.counts, strict=True)
+            classes = {
+                "counts": dict(zip(self.labels, self.counts, strict=True)),
+                "mean_confidence": round(self.confidence_sum / total, 4),
             }
-            record["mean_confidence"] = round(self.confidence_sum / total, 4)
-        record["camera"] = (
-            {"status": "gaps", "gaps": self.gap_count, "gap_seconds": round(gap_seconds, 3)}
-            if self.gap_count
-            else {"status": "ok", "gaps": 0, "gap_seconds": 0.0}
+            if self.estimator is not None:
+                probs, face_px = self.track_means.rows(counted)
+                classes.update(share_fields(self.estimator, self.labels, probs, face_px))
+            else:
+                classes["shares"] = {
+                    label: round(n / total, 4)
+                    for label, n in zip(self.labels, self.counts, strict=True)
+                }
+        prior_correction = classes.pop(
+            "prior_correction",
+            bool(self.estimator and self.estimator.prior_correction)
+            and self.estimator.method in ("cc", "pcc"),
         )
-        record["model_sha256"] = self.model_sha256
-        record["prior_correction"] = self.prior_correction
-        if partial:
-            record["partial"] = True
-        return record
+        return WindowRecord(
+            start=self._start,
+            end=end,
+            source=self.source,
+            frames_seen=self.seen,
+            frames_processed=self.processed,
+            frames_dropped=self.dropped,
+            face_observations=self.observations,
+            faces_mean=round(self.observations / self.processed, 3) if self.processed else 0.0,
+            faces_max=self.faces_max,
+            tracks=tracks,
+            faces_readable=self.readable,
+            faces_unreadable=self.observations - self.readable,
+            unreadable={why: self.unreadable[why] for why in UNREADABLE if self.unreadable[why]},
+            readable_tracks=readable_tracks,
+            min_group=self.min_group,
+            suppressed=suppressed,
+            **classes,
+            camera=Camera(
+                status="gaps" if self.gap_count else "ok",
+                gaps=self.gap_count,
+                gap_seconds=round(gap_seconds, 3) if self.gap_count else 0.0,
+            ),
+            model_sha256=self.model_sha256,
+            prior_correction=prior_correction,
+            partial=partial,
+        )

@@ -6,8 +6,8 @@ have a real time axis in one time zone (the machine's unless told). Only the agg
 read; there is nothing else to read.
 
 The PNG is drawn in layers, each a function of ``(ax, windows)``: :func:`draw_shares`,
-:func:`draw_suppressed`; a new layer (e.g. uncertainty intervals) is one more such function
-called from :func:`plot`.
+:func:`draw_suppressed` and, in a second panel, :func:`draw_intervals` (each class's share with
+its 90 % interval, where the records carry intervals).
 """
 
 from __future__ import annotations
@@ -23,27 +23,35 @@ from pathlib import Path
 from ..contract import atomic
 from ..contract.errors import ConfigError, FerError
 from ..contract.labels import LABELS
-from .jsonl import read_records
-from .timeutil import parse_iso
+from .jsonl import read_windows
+from .timeutil import iso, parse_iso
+from .window import WindowRecord
 
 COLOURS = ("#d62728", "#8c564b", "#9467bd", "#2ca02c", "#7f7f7f", "#1f77b4", "#ff7f0e")
 SUPPRESSED = "suppressed (fewer than min-group faces)"
 
 
-def _rows(records: list[dict]) -> list[dict]:
+def _rows(records: list[WindowRecord]) -> list[dict]:
     rows = []
     for r in records:
-        shares = r.get("shares") if not r.get("suppressed") else None
+        shares = r.shares if not r.suppressed else None
+        intervals = (r.intervals or {}) if shares else {}
         rows.append(
             {
-                "start": r["start"],
-                "end": r.get("end", ""),
-                "suppressed": bool(r.get("suppressed")),
-                "partial": bool(r.get("partial")),
-                "tracks": r.get("tracks", 0),
-                "face_observations": r.get("face_observations", 0),
-                "camera": (r.get("camera") or {}).get("status", ""),
+                "start": iso(r.start),
+                "end": iso(r.end),
+                "suppressed": r.suppressed,
+                "partial": r.partial,
+                "tracks": r.tracks,
+                "face_observations": r.face_observations,
+                "camera": r.camera.status,
+                "estimator": (r.estimator or "") if shares else "",
                 **{f"share_{label}": (shares or {}).get(label, "") for label in LABELS},
+                **{
+                    f"{end}_{label}": intervals[label][i] if label in intervals else ""
+                    for label in LABELS
+                    for i, end in enumerate(("low", "high"))
+                },
             }
         )
     return rows
@@ -57,6 +65,7 @@ class Window:
     start: datetime
     end: datetime
     shares: dict[str, float] | None
+    intervals: dict[str, tuple[float, float]] | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -69,10 +78,15 @@ def windows(rows: list[dict], tz: tzinfo) -> list[Window]:
     for row in rows:
         start = datetime.fromtimestamp(parse_iso(row["start"]), tz)
         end = datetime.fromtimestamp(parse_iso(row["end"]), tz) if row["end"] else start
-        shares = None
+        shares = intervals = None
         if not row["suppressed"]:
             shares = {label: float(row[f"share_{label}"] or 0.0) for label in LABELS}
-        out.append(Window(start, end, shares))
+            if all(row.get(f"low_{label}", "") != "" for label in LABELS):
+                intervals = {
+                    label: (float(row[f"low_{label}"]), float(row[f"high_{label}"]))
+                    for label in LABELS
+                }
+        out.append(Window(start, end, shares, intervals))
     return sorted(out, key=lambda w: w.start)
 
 
@@ -106,11 +120,22 @@ def zone_name(moment: datetime) -> str:
     return key if offset in ("+0000", "") else f"{key}, UTC{offset[:3]}:{offset[3:]}"
 
 
+def share_text(w: Window, label: str) -> str:
+    """``41.0% (33–49%, 90 % interval)``: the share and, where known, its interval."""
+    text = f"{w.shares[label]:.1%}"
+    if w.intervals:
+        low, high = w.intervals[label]
+        text += f" ({low * 100:.0f}–{high:.0%}, 90 % interval)"
+    return text
+
+
 # -- CSV -----------------------------------------------------------------------------------------
 def to_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
     fields = ["start", "end", "suppressed", "partial", "tracks", "face_observations", "camera"]
-    writer = csv.DictWriter(buffer, fields + [f"share_{label}" for label in LABELS])
+    fields += ["estimator"] + [f"share_{label}" for label in LABELS]
+    fields += [f"{end}_{label}" for label in LABELS for end in ("low", "high")]
+    writer = csv.DictWriter(buffer, fields)
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
@@ -162,7 +187,7 @@ def to_html(rows: list[dict], tz: tzinfo | None = None) -> str:
             if h > 0:
                 parts.append(
                     f'<rect x="{x0:.2f}" y="{y:.2f}" width="{width:.2f}" height="{h:.2f}" '
-                    f'fill="{colour}"><title>{when} {label}: {w.shares[label]:.1%}</title></rect>'
+                    f'fill="{colour}"><title>{when} {label}: {share_text(w, label)}</title></rect>'
                 )
     base = top + plot_h
     ticks = []
@@ -267,6 +292,23 @@ def draw_suppressed(ax, wins: list[Window]) -> None:
         )
 
 
+def draw_intervals(ax, wins: list[Window]) -> None:
+    """Each class's share at its window's middle, with its 90 % interval as a band (windows
+    without intervals, or suppressed, break the lines)."""
+    import math
+
+    for label, colour in zip(LABELS, COLOURS, strict=True):
+        mids, shares, lows, highs = [], [], [], []
+        for w in wins:
+            mids.append(w.start + (w.end - w.start) / 2)
+            known = w.intervals is not None
+            shares.append(w.shares[label] if known else math.nan)
+            lows.append(w.intervals[label][0] if known else math.nan)
+            highs.append(w.intervals[label][1] if known else math.nan)
+        ax.plot(mids, shares, color=colour, linewidth=1.2, marker=".", markersize=3)
+        ax.fill_between(mids, lows, highs, color=colour, alpha=0.15, linewidth=0)
+
+
 def format_time_axis(ax, wins: list[Window], tz: tzinfo) -> None:
     """Date locators and the concise formatter in ``tz``; the axis spans the whole log."""
     import matplotlib.dates as mdates
@@ -283,13 +325,26 @@ def plot(rows: list[dict], tz: tzinfo | None = None):
     plt = _pyplot()
     tz = tz or resolve_tz(None)
     wins = windows(rows, tz)
-    fig, ax = plt.subplots(figsize=(11, 4), layout="constrained")
+    with_intervals = any(w.intervals for w in wins)
+    if with_intervals:
+        fig, (ax, band) = plt.subplots(
+            2, 1, figsize=(11, 7), layout="constrained", sharex=True, height_ratios=(1, 1)
+        )
+        draw_intervals(band, wins)
+        format_time_axis(band, wins, tz)
+        band.set_ylim(0, 1)
+        band.yaxis.set_major_formatter(lambda value, _pos: f"{value:.0%}")
+        band.set_ylabel("share, 90 % interval")
+    else:
+        fig, ax = plt.subplots(figsize=(11, 4), layout="constrained")
     draw_shares(ax, wins)
     draw_suppressed(ax, wins)
     format_time_axis(ax, wins, tz)
+    if with_intervals:
+        ax.set_xlabel("")
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(lambda value, _pos: f"{value:.0%}")
-    ax.set_ylabel("share of face observations")
+    ax.set_ylabel("estimated share of faces")
     ax.set_title(title(wins))
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: _legend_rank(labels[i]))
@@ -328,7 +383,7 @@ def write_report(log_dir: str | os.PathLike, out: str | os.PathLike, tz: str | N
     if kind not in (".csv", ".html", ".png"):
         raise ConfigError(f"{out}: the report must end in .csv, .html or .png")
     zone = resolve_tz(tz)
-    records = sorted(read_records(log_dir), key=lambda r: r["start"])
+    records = sorted(read_windows(log_dir), key=lambda r: r.start)
     if not records:
         raise FerError(f"{log_dir}: no window records found")
     rows = _rows(records)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from ..classify.default_model import resolve_model
+from ..classify.packaged_model import resolve_model
 from ..config import load_toml
 from ..contract import atomic
 from ..contract.card import card_path_for, load_for_model, sha256_file

@@ -69,8 +69,7 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
     classifier = load_classifier(config)
     detector = make_detector(config)
     pipeline = frame_pipeline(config, detector, classifier)
-    prior = pipeline.prior
-    aggregator = make_aggregator(config, classifier.card, None, prior is not None)
+    aggregator = make_aggregator(config, classifier.card, None)
     capture = aggregate = 0.0
     n = 0
     last_frame = None
@@ -114,7 +113,7 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         "model_input": classifier.card.input_size,
         "model_mode": classifier.card.mode,
         "model_sha256": classifier.card.sha256,
-        "prior_correction": prior is not None,
+        "estimator": config.estimator,
         "ms_per_frame": {stage: round(ms, 3) for stage, ms in stage_ms.items()},
         "share_of_frame_time": {
             **{stage: round(ms / frame_ms, 3) for stage, ms in stage_ms.items()},

@@ -81,7 +81,7 @@ def _face_model(config: RunConfig) -> Check:
 
 def _model(config: RunConfig) -> Check:
     from ..assemble import load_classifier
-    from ..classify.default_model import describe
+    from ..classify.packaged_model import describe
 
     try:
         classifier = load_classifier(config)

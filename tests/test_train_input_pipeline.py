@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import needs
 from fer_edge.contract.labels import LABELS
 from fer_train import data
 from fer_train.augment import Augment, shrink
 from fer_train.devices import Accelerators, choose_policy
+from helpers.skips import needs
 
 NOTHING = dict(flip=False, rotation=0, shift=0, zoom=0, brightness=0, contrast=0, low_res_p=0)
 
@@ -74,7 +74,7 @@ def test_low_resolution_removes_detail_like_a_small_face():
 
 def test_batches_weigh_shuffle_and_augment_reproducibly():
     needs("keras")
-    from fer_train.pipeline import Batches
+    from fer_train.input_pipeline import Batches
 
     images, labels = faces(20), np.arange(20) % len(LABELS)
     weights = np.arange(1, len(LABELS) + 1, dtype=np.float32)

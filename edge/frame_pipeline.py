@@ -8,7 +8,6 @@ from typing import Protocol
 
 import numpy as np
 
-from .classify.prior import correct
 from .contract.card import ModelCard
 from .faces import motion
 from .faces.crop import crop_faces
@@ -28,8 +27,9 @@ class Predictor(Protocol):
 class FramePipeline:
     """Detect faces, track them, crop and classify them in ONE batched call.
 
-    With ``prior`` (see :mod:`.prior`) the model's probabilities are corrected to the training
-    class prior before they are smoothed and counted. With ``reclassify`` > 0 a track is
+    Probabilities are smoothed per track as the model gives them; how they become class shares
+    (and any prior correction) is decided by the window's estimator
+    (:mod:`.classify.shares`). With ``reclassify`` > 0 a track is
     classified again only after that many seconds (its smoothed class is reused in between),
     which cuts classification cost on slow devices; a track is also classified when it is new
     or its box moved or resized by a quarter of its width since its last classification.
@@ -50,12 +50,11 @@ class FramePipeline:
         classifier: Predictor,
         tracker: IouTracker,
         reclassify: float = 0.0,
-        prior: np.ndarray | None = None,
         detect_every: int = 1,
         gate: QualityGate | None = None,
     ):
         self.detector, self.classifier, self.tracker = detector, classifier, tracker
-        self.reclassify, self.prior = reclassify, prior
+        self.reclassify = reclassify
         self.detect_every, self.gate = max(1, int(detect_every)), gate
         self.recipe = classifier.card.crop
         self.seconds: dict[str, float] = defaultdict(float)
@@ -72,11 +71,10 @@ class FramePipeline:
             or motion.changed(track.classified_box, track.box)
         )
 
-    def process(
-        self, ts: float, frame: np.ndarray
-    ) -> list[tuple[int, int | None, float, str | None]]:
-        """(track id, smoothed class index, confidence, None) for each readable face in
-        ``frame``; (track id, None, 0.0, why) for each unreadable one."""
+    def process(self, ts: float, frame: np.ndarray) -> list[tuple]:
+        """(track id, smoothed class index, confidence, None, smoothed probabilities, crop
+        side in px) for each readable face in ``frame``; (track id, None, 0.0, why) for each
+        unreadable one."""
         if frame.shape != self._shape:
             self.tracker.reset()  # boxes from another resolution cannot be matched
             self._shape, self._live, self._frame = frame.shape, [], 0
@@ -107,8 +105,6 @@ class FramePipeline:
             due, crops = [due[i] for i in keep], crops[keep]
         t3 = time.perf_counter()
         probs = self.classifier.predict(crops) if len(crops) else np.empty((0, 0), np.float32)
-        if self.prior is not None and len(probs):
-            probs = correct(probs, self.prior)
         t4 = time.perf_counter()
         for track, p in zip(due, probs, strict=True):
             self.tracker.observe(track, p, ts)
@@ -116,7 +112,8 @@ class FramePipeline:
         for t in tracks:
             if t.unreadable is None and t.probs is not None:
                 self.max_staleness = max(self.max_staleness, ts - t.classified_at)
-                observations.append((t.track_id, t.label_index, t.confidence, None))
+                side = max(t.box[2], t.box[3]) * (1.0 + 2.0 * self.recipe.margin)
+                observations.append((t.track_id, t.label_index, t.confidence, None, t.probs, side))
             else:
                 observations.append((t.track_id, None, 0.0, t.unreadable))
         t5 = time.perf_counter()

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import START, write_face_clip
-from fer_edge.classify import default_model
+from fer_edge.classify import packaged_model
 from fer_edge.classify.prior import correct, training_prior
 from fer_edge.classify.runtime import Classifier
+from fer_edge.classify.shares import DEFAULT_METHOD, ShareEstimator
 from fer_edge.cli import main
 from fer_edge.contract.card import ModelCard, read_card, sha256_file
 from fer_edge.contract.errors import CardError
@@ -23,10 +23,11 @@ from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces.crop import crop_faces
 from fer_edge.faces.detect import create_detector
 from fer_edge.faces.tracker import IouTracker
-from fer_edge.pipeline import FramePipeline
+from fer_edge.frame_pipeline import FramePipeline
 from fer_edge.record.jsonl import read_records
+from helpers.clips import START, write_face_clip
 
-PACKAGED = default_model.default_model_path()
+PACKAGED = packaged_model.default_model_path()
 
 
 @pytest.fixture(scope="module")
@@ -126,17 +127,26 @@ class _OneFace:
         return [Face((10, 10, 40, 40), 0.9)]
 
 
-def test_the_pipeline_corrects_before_smoothing_and_counting():
+def test_the_pipeline_passes_raw_probabilities_and_the_estimator_corrects():
+    """Prior correction happens in one place: the share estimator (cc/pcc), not per face."""
     probs = [0.3, 0.0, 0.0, 0.25, 0.15, 0.3, 0.0]
-    prior = np.array([0.1, 0.05, 0.1, 0.4, 0.15, 0.15, 0.05], np.float32)
+    prior = dict(zip(LABELS, [0.1, 0.05, 0.1, 0.4, 0.15, 0.15, 0.05], strict=True))
     frame = np.zeros((100, 100, 3), np.uint8)
-    plain = FramePipeline(_OneFace(), _Uniformish(probs), IouTracker())
-    fixed = FramePipeline(_OneFace(), _Uniformish(probs), IouTracker(), prior=prior)
-    ((_, raw_label, raw_conf, _),) = plain.process(0.0, frame)
-    ((_, label, conf, _),) = fixed.process(0.0, frame)
-    corrected = correct(np.asarray([probs], np.float32), prior)[0]
-    assert raw_label in (0, 5) and label == LABELS.index("happy") == int(np.argmax(corrected))
-    assert conf == pytest.approx(float(corrected.max())) and conf != pytest.approx(raw_conf)
+    pipeline = FramePipeline(_OneFace(), _Uniformish(probs), IouTracker())
+    ((_, label, conf, _, smoothed, side),) = pipeline.process(0.0, frame)
+    assert label in (0, 5) and conf == pytest.approx(0.3)
+    np.testing.assert_allclose(smoothed, probs, atol=1e-6)
+    assert side == pytest.approx(40 * (1 + 2 * pipeline.recipe.margin))
+    card = ModelCard(
+        "m.tflite", "tflite", "ab" * 32, CropRecipe(32),
+        training={"class_prior": prior, "class_weights": "balanced"},
+    )  # fmt: skip
+    rows = np.array([smoothed] * 5)
+    corrected = ShareEstimator(card, "cc", prior_correction=True).estimate(rows)
+    plain = ShareEstimator(card, "cc", prior_correction=False).estimate(rows)
+    assert corrected.shares[LABELS.index("happy")] == 1.0
+    assert corrected.shares.argmax() == int(np.argmax(correct(rows, training_prior(card))[0]))
+    assert plain.shares[LABELS.index("happy")] == 0.0
 
 
 def _run(tmp_path, clip, yunet_model, *extra):
@@ -153,9 +163,16 @@ def test_the_daemon_runs_with_no_model_given(tmp_path, clip, yunet_model):
     assert len(records) == 2
     sha = sha256_file(PACKAGED)
     for r in records:
-        assert r["model_sha256"] == sha and r["prior_correction"] is True
+        assert r["model_sha256"] == sha and r["estimator"] == DEFAULT_METHOD
+        assert r["prior_correction"] is False  # a calibrated estimator uses raw outputs
         assert not r["suppressed"] and max(r["shares"], key=r["shares"].get) == "happy"
-    off, logs_off = _run(tmp_path / "off", clip, yunet_model, "--no-prior-correction")
+        assert r["intervals"]["happy"][0] <= r["shares"]["happy"] <= r["intervals"]["happy"][1]
+    cc, logs_cc = _run(tmp_path / "cc", clip, yunet_model, "--estimator", "cc")
+    assert cc.exit_code == 0, cc.output
+    assert all(r["estimator"] == "cc" and r["prior_correction"] for r in read_records(logs_cc))
+    off, logs_off = _run(
+        tmp_path / "off", clip, yunet_model, "--estimator", "cc", "--no-prior-correction"
+    )
     assert off.exit_code == 0, off.output
     assert all(r["prior_correction"] is False for r in read_records(logs_off))
 
@@ -177,8 +194,8 @@ def test_the_device_run_imports_no_tensorflow(tmp_path, clip, yunet_model):
 def packaged_copy(tmp_path, monkeypatch):
     """The packaged model folder copied where a test may break it."""
     folder = tmp_path / "models"
-    shutil.copytree(default_model.models_dir(), folder)
-    monkeypatch.setattr(default_model, "models_dir", lambda: folder)
+    shutil.copytree(packaged_model.models_dir(), folder)
+    monkeypatch.setattr(packaged_model, "models_dir", lambda: folder)
     return folder / PACKAGED.name
 
 

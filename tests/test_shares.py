@@ -1,0 +1,241 @@
+"""Share estimators: hand-computed cases, the constrained ACC solution, intervals, fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_edge.classify import shares
+from fer_edge.classify.shares import ShareEstimator
+from fer_edge.contract.card import ModelCard, Quantization
+from fer_edge.contract.labels import LABELS
+from fer_edge.contract.recipe import CropRecipe
+
+C = len(LABELS)
+
+
+def _card(**kw) -> ModelCard:
+    base = dict(
+        model_file="m.tflite",
+        model_format="tflite",
+        sha256="a" * 64,
+        crop=CropRecipe(96),
+        input_dtype="int8",
+        input_quantization=Quantization(1.0, -128),
+        output_dtype="int8",
+        output_quantization=Quantization(1 / 256, -128),
+        mode="int8",
+    )
+    base.update(kw)
+    return ModelCard(**base)
+
+
+def _rows(*pairs) -> np.ndarray:
+    """(count, row) pairs → a stack of probability rows."""
+    return np.array([row for count, row in pairs for _ in range(count)], float)
+
+
+# --- hand-computed cases (two classes) ----------------------------------------------------
+
+M2 = np.array([[0.8, 0.2], [0.3, 0.7]])  # rows true, columns predicted
+
+
+def test_cc_and_pcc_by_hand():
+    probs = np.array([[0.6, 0.4], [0.3, 0.7], [0.8, 0.2]])
+    np.testing.assert_allclose(shares.cc(probs), [2 / 3, 1 / 3])
+    np.testing.assert_allclose(shares.pcc(probs), [1.7 / 3, 1.3 / 3])
+    # weights: the second row counts three times
+    np.testing.assert_allclose(shares.cc(probs, [1, 3, 1]), [2 / 5, 3 / 5])
+
+
+def test_acc_inverts_the_confusion_by_hand():
+    # 11 of 20 read as class 0: 0.8 π + 0.3 (1 - π) = 0.55  →  π = 0.5
+    probs = _rows((11, [0.9, 0.1]), (9, [0.2, 0.8]))
+    np.testing.assert_allclose(shares.acc(probs, M2), [0.5, 0.5], atol=1e-9)
+    # counts instead of row shares give the same matrix
+    np.testing.assert_allclose(shares.acc(probs, M2 * [[40], [60]]), [0.5, 0.5], atol=1e-9)
+
+
+def test_acc_clips_to_the_simplex_where_the_inverse_goes_negative():
+    # 2 of 10 read as class 0: the raw inverse says π = (0.2 - 0.3) / 0.5 = -0.2
+    probs = _rows((2, [0.9, 0.1]), (8, [0.2, 0.8]))
+    raw = np.linalg.solve(M2.T, shares.cc(probs))
+    assert raw[0] < 0
+    np.testing.assert_allclose(shares.acc(probs, M2), [0.0, 1.0], atol=1e-9)
+
+
+def test_pacc_by_hand():
+    mean_probs = np.array([[0.7, 0.3], [0.2, 0.8]])
+    probs = _rows((1, [0.6, 0.4]), (1, [0.3, 0.7]))  # mean 0.45 = 0.7 π + 0.2 (1 - π) → π = 0.5
+    np.testing.assert_allclose(shares.pacc(probs, mean_probs), [0.5, 0.5], atol=1e-9)
+
+
+def test_em_is_the_fixed_point_of_saerens():
+    probs = _rows((3, [0.8, 0.2]), (1, [0.2, 0.8]))
+    prior = shares.em(probs, np.array([0.5, 0.5]))
+    post = probs * prior
+    post /= post.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(post.mean(axis=0), prior, atol=1e-6)
+    assert prior[0] > shares.pcc(probs)[0]  # EM sharpens towards the majority
+    # symmetric data under a uniform model prior stays uniform
+    sym = _rows((2, [0.9, 0.1]), (2, [0.1, 0.9]))
+    np.testing.assert_allclose(shares.em(sym, np.array([0.5, 0.5])), [0.5, 0.5], atol=1e-6)
+
+
+def test_simplex_projection():
+    np.testing.assert_allclose(shares.project_simplex([0.2, 0.3, 0.5])[0], [0.2, 0.3, 0.5])
+    np.testing.assert_allclose(shares.project_simplex([2.0, 0.0, 0.0])[0], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(shares.project_simplex([0.5, 0.5, -1.0])[0], [0.5, 0.5, 0.0])
+
+
+def test_constrained_acc_on_an_ill_conditioned_matrix():
+    # classes 0 and 1 are read almost identically: the matrix is nearly singular
+    m = np.array(
+        [
+            [0.50, 0.45, 0.05],
+            [0.50 - 1e-6, 0.45 + 1e-6, 0.05],
+            [0.05, 0.05, 0.90],
+        ]
+    )
+    truth = np.array([0.3, 0.3, 0.4])
+    observed = m.T @ truth + np.array([0.01, -0.01, 0.0])  # a little sampling noise
+    raw = np.linalg.solve(m.T, observed)
+    assert np.abs(raw).max() > 100  # the raw inverse explodes
+    est = shares.simplex_lstsq(m, observed)
+    assert est.min() >= 0 and est.sum() == pytest.approx(1.0)
+    residual = np.linalg.norm(m.T @ est - observed)
+    assert residual <= np.linalg.norm(m.T @ truth - observed) + 1e-9  # a true minimum
+    assert est[2] == pytest.approx(0.4, abs=0.02)  # the well-read class is still right
+
+
+def test_a_class_missing_from_calibration_is_assumed_read_correctly():
+    m = np.array([[8, 2, 0], [0, 0, 0], [1, 1, 8]], float)
+    np.testing.assert_allclose(shares.row_shares(m)[1], [0, 1, 0])
+
+
+# --- the estimator with a card --------------------------------------------------------------
+
+
+def _calibration(confusion: np.ndarray, sizes=("native",)) -> dict:
+    m = shares.row_shares(confusion)
+    mean = 0.9 * m + 0.1 / (C - 1) * (1 - m)  # what :func:`_window`'s faces give on average
+    return {
+        "source": "synthetic",
+        "sizes": {
+            s: {
+                "n": int(confusion.sum()),
+                "confusion": confusion.astype(int).tolist(),
+                "mean_probs": mean.tolist(),
+            }
+            for s in sizes
+        },
+    }
+
+
+def _window(n: int, rng: np.random.Generator, confusion: np.ndarray, mix: np.ndarray):
+    """n faces drawn from ``mix``, each read as its class's confusion row says."""
+    m = shares.row_shares(confusion)
+    labels = rng.choice(C, size=n, p=mix)
+    predicted = np.array([rng.choice(C, p=m[y]) for y in labels])
+    probs = np.full((n, C), 0.1 / (C - 1))
+    probs[np.arange(n), predicted] = 0.9
+    return probs, np.bincount(labels, minlength=C) / n
+
+
+CONFUSION = (np.eye(C) * 60 + 40 / C) * 10  # 60 % accurate, errors spread evenly
+
+
+@pytest.mark.parametrize("method", ["acc", "pacc"])
+def test_calibrated_estimate_beats_counting_on_a_lopsided_room(method):
+    card = _card(calibration=_calibration(CONFUSION))
+    mix = np.array([0.02, 0.02, 0.02, 0.2, 0.7, 0.02, 0.02])
+    rng = np.random.default_rng(1)
+    est = ShareEstimator(card, method, bootstrap=10)
+    counted = ShareEstimator(card, "cc", bootstrap=10)
+    errors = {"est": [], "cc": []}
+    for _ in range(20):
+        probs, truth = _window(200, rng, CONFUSION, mix)
+        errors["est"].append(np.abs(est.estimate(probs).shares - truth).sum())
+        errors["cc"].append(np.abs(counted.estimate(probs).shares - truth).sum())
+    assert np.mean(errors["est"]) < 0.5 * np.mean(errors["cc"])
+
+
+def test_intervals_hold_the_estimate_and_widen_with_fewer_faces():
+    card = _card(calibration=_calibration(CONFUSION))
+    estimator = ShareEstimator(card, "acc", bootstrap=200)
+    rng = np.random.default_rng(2)
+    mix = np.array([0.1, 0.05, 0.05, 0.3, 0.3, 0.1, 0.1])
+    widths = {}
+    for n in (10, 200):
+        probs, _ = _window(n, rng, CONFUSION, mix)
+        e = estimator.estimate(probs)
+        assert e.method == "acc" and e.note is None
+        assert (e.low <= e.shares + 1e-12).all() and (e.shares <= e.high + 1e-12).all()
+        widths[n] = float((e.high - e.low).mean())
+    assert widths[10] > 1.5 * widths[200]
+
+
+def test_intervals_are_reproducible():
+    card = _card(calibration=_calibration(CONFUSION))
+    probs, _ = _window(30, np.random.default_rng(3), CONFUSION, np.full(C, 1 / C))
+    a = ShareEstimator(card, "pacc").estimate(probs)
+    b = ShareEstimator(card, "pacc").estimate(probs)
+    np.testing.assert_array_equal(a.low, b.low)
+    np.testing.assert_array_equal(a.high, b.high)
+
+
+def test_a_card_without_calibration_falls_back_with_a_note(caplog):
+    estimator = ShareEstimator(_card(), "acc")
+    assert "calibration" in caplog.text
+    probs, _ = _window(20, np.random.default_rng(4), CONFUSION, np.full(C, 1 / C))
+    e = estimator.estimate(probs)
+    assert e.method == shares.FALLBACK
+    assert "calibration" in e.note and "fer-train calibrate" in e.note
+    np.testing.assert_allclose(e.shares, shares.pcc(probs))
+
+
+def test_too_few_tracks_fall_back_with_a_note():
+    card = _card(calibration=_calibration(CONFUSION))
+    probs, _ = _window(3, np.random.default_rng(5), CONFUSION, np.full(C, 1 / C))
+    e = ShareEstimator(card, "acc", min_tracks=5).estimate(probs)
+    assert e.method == shares.FALLBACK and "3 readable tracks" in e.note
+
+
+def test_prior_correction_applies_to_counting_only():
+    prior = dict(zip(LABELS, [0.1, 0.02, 0.1, 0.3, 0.3, 0.1, 0.08], strict=True))
+    card = _card(
+        training={"class_prior": prior, "class_weights": "balanced"},
+        calibration=_calibration(CONFUSION),
+    )
+    probs = np.full((10, C), 1 / C)
+    probs[:, 3] += 0.01  # nearly flat: the prior decides
+    probs /= probs.sum(axis=1, keepdims=True)
+    with_prior = ShareEstimator(card, "pcc", prior_correction=True).estimate(probs)
+    without = ShareEstimator(card, "pcc", prior_correction=False).estimate(probs)
+    assert with_prior.shares[1] < without.shares[1]  # disgust is rare in training
+    np.testing.assert_allclose(without.shares, shares.pcc(probs))
+    acc_on = ShareEstimator(card, "acc", prior_correction=True).estimate(probs)
+    acc_off = ShareEstimator(card, "acc", prior_correction=False).estimate(probs)
+    np.testing.assert_allclose(acc_on.shares, acc_off.shares)
+
+
+def test_faces_are_read_at_the_nearest_calibrated_size():
+    perfect, blurred = np.eye(C) * 100, np.full((C, C), 100 / C) + np.eye(C) * 10
+    cal = _calibration(perfect, sizes=("native", "48"))
+    cal["sizes"]["24"] = _calibration(blurred)["sizes"]["native"]
+    card = _card(calibration=cal)
+    calibration = shares.Calibration.from_card(card)
+    assert calibration.sizes == (24, 48, None)
+    index = calibration.size_index(np.array([20.0, 30.0, 40.0, 100.0]), 4)
+    assert index.tolist() == [0, 0, 1, 2]
+    m_small = calibration.matrices("acc", np.array([0, 0]))
+    m_large = calibration.matrices("acc", np.array([2, 2]))
+    np.testing.assert_allclose(m_large, np.eye(C))
+    assert m_small[0, 0] < 0.5
+    mixed = calibration.matrices("acc", np.array([0, 2]))
+    np.testing.assert_allclose(mixed, (m_small + m_large) / 2)
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="unknown estimator"):
+        ShareEstimator(_card(), "median")
