@@ -222,7 +222,7 @@ def test_fit_from_default_keeps_labels_crop_and_records_the_start(tuned):
 def test_fit_from_default_keeps_the_parents_lineage_and_no_local_path(tuned):
     """The parent's datasets and held-out subjects travel in the card (so evaluate never calls
     a subject the default trained on unseen); datasets are described, never located."""
-    from fer_edge.classify.default_model import default_model_path
+    from fer_edge.classify.packaged_model import default_model_path
     from fer_edge.contract.card import read_card
 
     parent = read_card(default_model_path().with_suffix(".json")).training

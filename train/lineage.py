@@ -40,7 +40,7 @@ def parent_training(start) -> dict | None:
         return None
     try:
         if start.weights == "default":
-            from fer_edge.classify.default_model import default_model_path
+            from fer_edge.classify.packaged_model import default_model_path
 
             card: ModelCard = read_card(default_model_path().with_suffix(".json"))
         else:
