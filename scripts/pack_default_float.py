@@ -1,10 +1,13 @@
 """Pack the default model's float32 .keras into fer_train's package data (float16 kernels).
 
-    python scripts/pack_default_float.py [--source ../shared/models/default]
+    python scripts/pack_default_float.py --keras RUN/model.keras \
+        [--card edge/data/models/fer-resnet50-96-int8.json]
 
-Reads ``fer-resnet50-96.keras`` and its converted model's card ``fer-resnet50-96-int8.json``
-(labels, crop recipe) and writes ``train/data/fer-resnet50-96-float.npz`` plus its manifest
-(``.json``). The same source gives the same bytes. Prints the manifest's summary as JSON.
+Reads the float ``.keras`` and its converted model's card (labels, crop recipe; by default the
+packaged default's card, so the manifest names the packaged int8 model) and writes
+``train/data/fer-resnet50-96-float.npz`` plus its manifest (``.json``). Kernels are float16,
+BatchNorm statistics and biases float32; a value that does not fit is refused. The same source
+gives the same bytes. Prints the manifest's summary as JSON.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=REPO.parent / "shared/models/default")
+    parser.add_argument("--keras", type=Path, required=True, help="the float model (.keras)")
+    parser.add_argument(
+        "--card", type=Path, default=REPO / "edge/data/models/fer-resnet50-96-int8.json"
+    )
     args = parser.parse_args()
     from fer_train.default_weights import PACKED, pack
 
-    manifest = pack(
-        args.source / "fer-resnet50-96.keras", args.source / "fer-resnet50-96-int8.json", PACKED
-    )
+    manifest = pack(args.keras, args.card, PACKED)
     summary = {k: v for k, v in manifest.items() if k != "weights"}
     summary["weights"] = len(manifest["weights"])
     print(json.dumps(summary, indent=2))

@@ -58,10 +58,13 @@ def test_packaged_card_describes_the_shipped_weights():
     card = read_card(PACKAGED.with_suffix(".json"))
     assert card.sha256 == sha256_file(PACKAGED)
     assert (card.mode, card.input_size, card.labels) == ("int8", 96, LABELS)
-    assert card.training["class_weights"] == "balanced"
+    # trained without class weights on FER+ majority labels: its outputs need no prior correction
+    assert card.training["class_weights"] == "none" and card.training["label_mode"] == "majority"
+    assert training_prior(card) is None
     assert sum(card.class_prior) == pytest.approx(1.0, abs=0.01)
-    assert "non-commercial" in card.about["licence"]
+    assert "non-commercial" in card.about["licence"] and "MIT" in card.about["licence"]
     assert card.about["not_validated_on"]
+    assert card.about["lineage"]["parent"]["sha256"] != card.sha256
 
 
 def test_prior_correction_is_p_times_prior_renormalised():
@@ -74,8 +77,18 @@ def test_prior_correction_is_p_times_prior_renormalised():
     assert int(np.argmax(out[0])) == 0 and out[0, 0] < probs[0, 0]
 
 
+PRIOR = {"anger": 0.141, "disgust": 0.018, "fear": 0.14, "happy": 0.259, "neutral": 0.175,
+         "sadness": 0.172, "surprise": 0.096}  # fmt: skip
+
+
+def _weighted_card(class_weights: str = "balanced") -> ModelCard:
+    """A tiny card of a model trained with class weights (the packaged one has none)."""
+    training = {"class_prior": dict(PRIOR), "class_weights": class_weights}
+    return ModelCard("m.tflite", "tflite", "ab" * 32, CropRecipe(32), training=training)
+
+
 def test_prior_applies_only_to_balanced_weight_models():
-    card = read_card(PACKAGED.with_suffix(".json"))
+    card = _weighted_card()
     prior = training_prior(card)
     assert prior is not None and prior.sum() == pytest.approx(1.0)
     assert prior[LABELS.index("happy")] == pytest.approx(0.259 / 1.001, abs=1e-4)
@@ -86,7 +99,7 @@ def test_prior_applies_only_to_balanced_weight_models():
 
 def test_sqrt_weight_models_are_corrected_by_the_square_root_of_the_prior():
     """Square-root class weights leave an implied prior ∝ √π: multiplying by √π restores π."""
-    card = read_card(PACKAGED.with_suffix(".json"))
+    card = _weighted_card()
     pi = np.asarray(card.class_prior, np.float64)
     pi /= pi.sum()
     card.training["class_weights"] = "sqrt"
@@ -169,7 +182,10 @@ def test_the_daemon_runs_with_no_model_given(tmp_path, clip, yunet_model):
         assert r["intervals"]["happy"][0] <= r["shares"]["happy"] <= r["intervals"]["happy"][1]
     cc, logs_cc = _run(tmp_path / "cc", clip, yunet_model, "--estimator", "cc")
     assert cc.exit_code == 0, cc.output
-    assert all(r["estimator"] == "cc" and r["prior_correction"] for r in read_records(logs_cc))
+    # the packaged model was trained without class weights: nothing to correct, even for cc
+    cc_records = list(read_records(logs_cc))
+    assert cc_records and all(r["estimator"] == "cc" for r in cc_records)
+    assert all(r["prior_correction"] is False for r in cc_records)
     off, logs_off = _run(
         tmp_path / "off", clip, yunet_model, "--estimator", "cc", "--no-prior-correction"
     )
@@ -245,10 +261,13 @@ def test_models_info_shows_the_model_its_data_and_terms():
     assert result.exit_code == 0, result.output
     out = result.output
     assert "packaged default model" in out and ", ".join(LABELS) in out
-    assert "96x96" in out and "int8" in out and "fer2013, ckplus, jaffe" in out
-    assert "63.2%" in out and "non-commercial" in out
+    assert "96x96" in out and "int8" in out and "ferplus, ckplus, jaffe, fer2013" in out
+    assert "held out fer2013" in out and "59.1%" in out and "non-commercial" in out
+    assert "label mode" in out and "majority" in out and "MIT" in out
+    assert "face size ferplus" in out and "20 px 63.6%" in out
+    assert "parent" in out and "496c18c92419" in out  # the previous default's sha256
     assert "classroom footage" in out
-    assert "  held out web_photos: 47.8%" in out  # the longest heading, then a space
+    assert "  held out ferplus float: 76.0%" in out  # the longest heading, then a space
     headed = [line for line in out.splitlines() if line.startswith("  ")]
     # every value starts in one column
     assert len({len(line) - len(line[line.index(":") + 1 :].lstrip()) for line in headed}) == 1

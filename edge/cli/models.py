@@ -70,12 +70,20 @@ def card_summary(path: Path, card: ModelCard) -> list[tuple[str, str]]:
         sizes = " / ".join(f"{k} {v:,}" for k, v in splits.items())
         rows.append(("training data", ", ".join(datasets) + (f" ({sizes})" if sizes else "")))
     rows.append(("class weights", str(training.get("class_weights", "not recorded"))))
+    if training.get("label_mode"):
+        rows.append(("label mode", str(training["label_mode"])))
     prior = card.class_prior
     if prior:
         shares = ", ".join(f"{lab} {p:.3f}" for lab, p in zip(card.labels, prior, strict=True))
         rows.append(("training prior", shares))
     for name, result in _held_out(card).items():
         rows.append((f"held out {name}", result))
+    for name, sizes in (about.get("face_size") or {}).items():
+        text = ", ".join(f"{px} px {acc:.1%}" for px, acc in sizes.items())
+        rows.append((f"face size {name}", text))
+    parent = (about.get("lineage") or {}).get("parent")
+    if parent:
+        rows.append(("parent", f"{parent.get('name', '?')} (sha256 {parent.get('sha256', '?')[:12]}…)"))
     for key, heading in (
         ("validated_on", "validated on"),
         ("not_validated_on", "not validated on"),
