@@ -48,7 +48,11 @@ ABOUT = {
     "held_out": {
         "ferplus": {"accuracy": 0.780, "n": 1000, "split": "Test, a sample of 1,000"},
         "ferplus float": {"accuracy": 0.760, "n": 3329, "split": "Test, the float model"},
-        "fer2013": {"accuracy": 0.591, "n": 1000, "split": "PrivateTest, original labels, a sample"},
+        "fer2013": {
+            "accuracy": 0.591,
+            "n": 1000,
+            "split": "PrivateTest, original labels, a sample of 1,000",
+        },
         "fer2013 float": {"accuracy": 0.573, "n": 3572, "split": "PrivateTest, the float model"},
         "ckplus": {"accuracy": 0.857, "n": 147, "split": "16 unseen subjects"},
         "jaffe": {"accuracy": 0.476, "n": 42, "split": "2 unseen subjects"},
@@ -125,5 +129,5 @@ def main(src: Path) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: package_default_model.py SRC_DIR (holding model_int8.tflite/.json)")
+        raise SystemExit("usage: package_default_model.py SRC_DIR (with model_int8.tflite/.json)")
     main(Path(sys.argv[1]))

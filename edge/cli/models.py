@@ -83,7 +83,8 @@ def card_summary(path: Path, card: ModelCard) -> list[tuple[str, str]]:
         rows.append((f"face size {name}", text))
     parent = (about.get("lineage") or {}).get("parent")
     if parent:
-        rows.append(("parent", f"{parent.get('name', '?')} (sha256 {parent.get('sha256', '?')[:12]}…)"))
+        sha = str(parent.get("sha256", "?"))[:12]
+        rows.append(("parent", f"{parent.get('name', '?')} (sha256 {sha}…)"))
     for key, heading in (
         ("validated_on", "validated on"),
         ("not_validated_on", "not validated on"),
