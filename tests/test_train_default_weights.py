@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +32,20 @@ pytestmark = pytest.mark.tf
 
 SHARED = REPO.parent / "shared" / "models" / "default"
 SHARED_KERAS = SHARED / "fer-resnet50-96.keras"
+
+
+@pytest.fixture(scope="module")
+def packed_source() -> Path:
+    """The float .keras the packed default was made from (its sha256 is in the manifest)."""
+    want = default_weights.read_manifest()["source"]["keras_sha256"]
+    candidates = [Path(p) for p in [os.environ.get("FER_DEFAULT_KERAS")] if p] + [SHARED_KERAS]
+    for path in candidates:
+        if path.is_file() and sha256_file(path) == want:
+            return path
+    pytest.skip(
+        "the float .keras the packed default weights were made from is not here (it is not in "
+        "the repository; ~95 MB): set FER_DEFAULT_KERAS=PATH to run this check"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,28 +101,29 @@ def face_inputs(crop: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarray:
     return np.concatenate([np.stack(out), noise])
 
 
-def test_packed_default_restores_the_shipped_float_model(shared_keras, astronaut_crop):
-    """Restored vs the shipped .keras: identical weights, identical outputs.
+def test_packed_default_restores_the_shipped_float_model(packed_source, astronaut_crop):
+    """Restored vs the shipped .keras: each weight is the shipped one cast to its packed dtype
+    (kernels float16, BatchNorm statistics and biases exact in float32), and outputs agree.
 
-    The packer records the largest change the float16 cast made to a kernel; for this model it
-    is 0 (its kernels are already exact in float16), so the restored model is the same model
-    and only float32 operation order could make outputs differ: max |Δp| 1e-5 allows that and
-    nothing else (int8 vs float differs by 0.008 on average, 0.21 at most).
+    The packer records the largest change the float16 cast made to a kernel; the fine-tuned
+    default's kernels are not all exact in float16, so outputs may move by that rounding only.
     """
     manifest = default_weights.read_manifest()
-    assert manifest["source"]["keras_sha256"] == sha256_file(shared_keras)
-    assert manifest["max_abs_cast_error"] == 0.0
+    assert manifest["max_abs_cast_error"] < 1e-3
+    dtypes = {name: dtype for name, dtype, _ in manifest["weights"]}
     restored = default_weights.load_default()
-    shipped = model_lib.load_model(shared_keras)
+    shipped = model_lib.load_model(packed_source)
     for mine, theirs in zip(restored.weights, shipped.weights, strict=True):
         assert mine.path == theirs.path
-        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs), err_msg=mine.path)
+        want = np.asarray(theirs, np.float32).astype(dtypes[mine.path]).astype(np.float32)
+        assert np.isfinite(want).all(), mine.path
+        np.testing.assert_array_equal(np.asarray(mine), want, err_msg=mine.path)
     images = face_inputs(astronaut_crop)
     p_restored = KerasPredictor(restored).predict(images)
     p_shipped = KerasPredictor(shipped).predict(images)
-    assert np.abs(p_restored - p_shipped).max() <= 1e-5
-    assert (p_restored.argmax(1) == p_shipped.argmax(1)).all()
-    assert p_restored[0, LABELS.index("happy")] > 0.9  # the model card: happy 0.992
+    assert np.abs(p_restored - p_shipped).max() <= 0.02  # int8 vs float: 0.18 at most
+    assert (p_restored.argmax(1) == p_shipped.argmax(1)).mean() >= 0.98
+    assert p_restored[0, LABELS.index("happy")] > 0.9
 
 
 def test_packing_is_reproducible_and_refuses_a_float16_overflow(tmp_path):
