@@ -106,7 +106,8 @@ def test_packed_default_restores_the_shipped_float_model(packed_source, astronau
     (kernels float16, BatchNorm statistics and biases exact in float32), and outputs agree.
 
     The packer records the largest change the float16 cast made to a kernel; the fine-tuned
-    default's kernels are not all exact in float16, so outputs may move by that rounding only.
+    default's kernels are not all exact in float16 (2.2e-4 at most), so outputs may move by that
+    rounding only.
     """
     manifest = default_weights.read_manifest()
     assert manifest["max_abs_cast_error"] < 1e-3
@@ -121,8 +122,9 @@ def test_packed_default_restores_the_shipped_float_model(packed_source, astronau
     images = face_inputs(astronaut_crop)
     p_restored = KerasPredictor(restored).predict(images)
     p_shipped = KerasPredictor(shipped).predict(images)
-    assert np.abs(p_restored - p_shipped).max() <= 0.02  # int8 vs float: 0.18 at most
-    assert (p_restored.argmax(1) == p_shipped.argmax(1)).mean() >= 0.98
+    # measured 1.3e-4 on these inputs (int8 vs float differs by up to 0.18)
+    assert np.abs(p_restored - p_shipped).max() <= 1e-3
+    assert (p_restored.argmax(1) == p_shipped.argmax(1)).all()
     assert p_restored[0, LABELS.index("happy")] > 0.9
 
 
