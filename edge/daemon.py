@@ -8,7 +8,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .capture.sources import DROPPED, FOUND, FRAME, LOST, RETRYING, FrameSource, open_source
+from .capture.devices import open_source
+from .capture.events import DROPPED, FOUND, FRAME, LOST, RETRYING, FrameSource
 from .classify.default_model import resolve_model
 from .classify.prior import prior_for_run
 from .config import RunConfig

@@ -9,7 +9,8 @@ import time
 
 import numpy as np
 
-from ..capture.sources import FRAME, open_source
+from ..capture.devices import open_source
+from ..capture.events import FRAME
 from ..classify.prior import prior_for_run
 from ..config import RunConfig
 from ..daemon import load_classifier

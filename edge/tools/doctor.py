@@ -65,7 +65,8 @@ def _model(config: RunConfig) -> Check:
 
 
 def _camera(config: RunConfig) -> Check:
-    from ..capture.sources import FRAME, open_source
+    from ..capture.devices import open_source
+    from ..capture.events import FRAME
 
     try:
         source = open_source(config.camera, frame_timeout=min(config.frame_timeout, 5.0))
