@@ -129,7 +129,7 @@ class TiledDetector(FaceDetector):
                                   interpolation=cv2.INTER_LINEAR)  # fmt: skip
             inner = (x0 > 0, y0 > 0, x1 < width, y1 < height)
             for face in self._small.detect(part):
-                mapped = _map(face, self.scale, x0, y0)
+                mapped = face.mapped(1 / self.scale, 1 / self.scale, x0, y0)
                 if len(tiles) > 1 and _cut(mapped.box, (x0, y0, x1, y1), inner):
                     continue
                 faces.append(mapped)
@@ -139,18 +139,6 @@ class TiledDetector(FaceDetector):
             faces.extend(self._large.detect(image))
         # Box sizes vary by about a fifth around the true face size.
         return [f for f in nms(faces) if min(f.box[2:]) >= 0.8 * self.min_face]
-
-
-def _map(face: Face, scale: float, x0: int, y0: int) -> Face:
-    """A face found in an upscaled tile, in frame coordinates."""
-    x, y, w, h = face.box
-    box = (x / scale + x0, y / scale + y0, w / scale, h / scale)
-    marks = (
-        tuple((mx / scale + x0, my / scale + y0) for mx, my in face.landmarks)
-        if face.landmarks
-        else None
-    )
-    return Face(box, face.score, marks)
 
 
 def _cut(box: tuple[float, ...], tile: Tile, inner: tuple[bool, bool, bool, bool]) -> bool:
