@@ -148,7 +148,10 @@ def main() -> int:
         "bench": "gate",
         "gate": {"max_yaw": gate.max_yaw, "max_pitch": gate.max_pitch},
         "face_px": args.face_px,
-        "datasets": [measure(n, f(d), detector, gate, args.face_px, args.limit) for n, d, f in sets],
+        "datasets": [
+            measure(name, items(folder), detector, gate, args.face_px, args.limit)
+            for name, folder, items in sets
+        ],
     }
     emit(report, args.out, load)
     return 0

@@ -46,7 +46,19 @@ class RunConfig:
     face_model: str | None = option(
         None, "YuNet ONNX model [looked up; see `fer-edge models path`]."
     )
-    min_face: int = option(0, "Smallest face to find, px; below 20 the frame is upscaled (tiled).")
+    min_face: int = option(
+        0, "Smallest face to find, capture px; under 20 detection px the copy is upscaled (tiled)."
+    )
+    detect_width: int = option(
+        960, "The detector sees frames reduced to this width (faces are read at full size); 0: off."
+    )
+    capture_size: str = option(
+        "1280x720", "Camera capture size WxH (V4L2, picamera2, GStreamer); files/RTSP as they come."
+    )
+    capture_fps: float = option(0.0, "Camera frame rate to ask for; 0: the camera's default.")
+    pixel_format: str = option(
+        "auto", "V4L2 pixel format (auto: MJPG above 640x480).", ("auto", "MJPG", "YUYV", "H264")
+    )
     score: float = option(0.6, "Face detector score threshold.")
     threads: int | None = option(None, "Interpreter threads [all cores].")
     runtime: str | None = option(None, "TFLite runtime [the first usable].", RUNTIMES)
@@ -240,6 +252,12 @@ def validate(config: RunConfig) -> None:
         ("mqtt_backlog", config.mqtt_backlog >= 1, "must be >= 1"),
         ("metrics_port", 0 <= config.metrics_port <= 65535, "must be a port, or 0 (off)"),
         ("detect_every", config.detect_every >= 1, "must be >= 1 (1: every frame)"),
+        (
+            "detect_width",
+            config.detect_width == 0 or 160 <= config.detect_width <= 7680,
+            "must lie in [160, 7680] px, or 0 (the full frame)",
+        ),
+        ("capture_fps", 0 <= config.capture_fps <= 240, "must lie in [0, 240] (0: default)"),
         ("readable_face", config.readable_face >= 0, "must be >= 0 (0: no size test)"),
         ("max_yaw", 0 <= config.max_yaw <= 90, "must lie in [0, 90] degrees (0: no test)"),
         ("max_pitch", 0 <= config.max_pitch <= 90, "must lie in [0, 90] degrees (0: no test)"),
@@ -261,15 +279,27 @@ def validate(config: RunConfig) -> None:
             f" s apart, longer than track-max-age {config.track_max_age:g} s: every track would"
             " be lost between detections",
         )
+    from .capture.devices import parse_size
+
+    try:
+        parse_size(config.capture_size)
+    except ValueError as exc:
+        raise bad("capture_size", str(exc)) from None
     camera = config.camera.strip()
+    if Path(camera).is_dir():
+        raise bad("camera", "a directory, not a video file")
     if not (
-        camera == "picamera2"
+        camera in ("picamera2", "nvargus")
         or camera.isdigit()
-        or camera.startswith("/dev/")
+        or camera.startswith(("/dev/", "gst:", "nvargus:"))
         or "://" in camera
         or Path(camera).is_file()
     ):
-        raise bad("camera", "not a camera index, /dev path, URL, 'picamera2' or an existing file")
+        raise bad(
+            "camera",
+            "not a camera index, /dev path, URL, 'picamera2', 'gst:PIPELINE', 'nvargus' or an "
+            "existing file",
+        )
     if config.start_time is not None:
         from .record.timeutil import parse_iso
 

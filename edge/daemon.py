@@ -8,14 +8,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .capture.devices import open_source
+from .capture.devices import capture_settings, open_source
 from .capture.events import DROPPED, FOUND, FRAME, LOST, RETRYING, FrameSource
 from .classify.default_model import resolve_model
 from .classify.prior import prior_for_run
 from .config import RunConfig
 from .contract.card import load_for_model
 from .contract.errors import CardError, ConfigError, ModelFileError
-from .faces.detect import FaceDetector, create_detector
+from .faces.detect import FaceDetector
+from .faces.factory import build_detector
 from .faces.tracker import IouTracker
 from .fleet.metrics import Metrics
 from .pipeline import FramePipeline, Predictor
@@ -86,9 +87,10 @@ class Daemon:
             config.reconnect_max,
             start=start,
             give_up=config.resolved_camera_wait,
+            capture=capture_settings(config),
         )
-        self.detector = detector or create_detector(
-            config.detector, config.face_model, config.score, config.min_face
+        self.detector = detector or build_detector(
+            config.detector, config.face_model, config.score, config.min_face, config.detect_width
         )
         self.classifier = classifier or load_classifier(config)
         self.notifier = notifier or Notifier()

@@ -66,9 +66,24 @@ class FrameSource:
 
     live = True
     name = ""
+    #: (width, height) of the frames, once known (a camera's: from its first frame).
+    frame_size: tuple[int, int] | None = None
 
     def __iter__(self) -> Iterator[SourceEvent]:
         raise NotImplementedError
 
     def close(self) -> None:
         """Ask the iteration to end soon (safe from a signal handler or another thread)."""
+
+
+class FrameWithCopy(np.ndarray):
+    """A full-resolution frame that carries a smaller copy of itself for the face detector
+    (``detect_copy``), where the camera makes one for free (picamera2's lores stream)."""
+
+    detect_copy: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, frame: np.ndarray, copy: np.ndarray) -> FrameWithCopy:
+        out = frame.view(cls)
+        out.detect_copy = copy
+        return out

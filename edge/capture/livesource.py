@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from ..contract.errors import CameraUnavailable
 from .events import (
     DROPPED,
@@ -80,6 +82,7 @@ class LiveSource(FrameSource):
         self._lost = False
         self._problem: str | None = None  # the last line logged about the camera
         self._why: str | None = None  # the last reason it was lost (kept after it came back)
+        self.frame_size: tuple[int, int] | None = None  # (w, h) the camera delivers
 
     # -- worker thread -------------------------------------------------------------------------
     def _post(self, item: Any) -> None:
@@ -118,13 +121,20 @@ class LiveSource(FrameSource):
         self._retrying = True  # after the message: the reader learns why before it sees this
         self._stop.wait(delay)
 
+    def _delivering(self, frame: np.ndarray) -> None:
+        """Note (and log once per opening) the size the camera actually delivers."""
+        self.frame_size = (int(frame.shape[1]), int(frame.shape[0]))
+        log.info("%s: delivering %dx%d frames", self.name, *self.frame_size)
+
     def _worker(self) -> None:
         device: Device | None = None
+        fresh = True
         delay = self._backoff_start
         try:
             while not self._stop.is_set():
                 if device is None:
                     device, why = self._open()
+                    fresh = True
                     if device is None:
                         self._retry(why, delay)
                         delay = min(delay * 2, self.reconnect_max)
@@ -140,6 +150,9 @@ class LiveSource(FrameSource):
                     delay = min(delay * 2, self.reconnect_max)
                     continue
                 delay = self._backoff_start
+                if self.frame_size is None or fresh:
+                    self._delivering(frame)
+                    fresh = False
                 self._post((self._clock(), frame))
         finally:
             if device is not None:

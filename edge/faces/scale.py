@@ -2,9 +2,11 @@
 
 A 1920x1080 frame costs the detector about 9x a 640x360 one, yet its faces are read from their
 full-resolution pixels. :class:`DownscaledDetector` reduces each frame wider than ``width`` to
-that width (aspect kept), runs the inner detector on the copy and maps boxes and landmarks back
-into frame pixels by the exact ratio of the two sizes. The quality gate's size test, the crops
-and the classification then use the full frame. The copy exists only within one call.
+that width (aspect kept; or takes the copy a camera made, see
+:class:`fer_edge.capture.events.FrameWithCopy`), runs the inner detector on the copy and
+maps boxes and landmarks back into frame pixels by the exact ratio of the two sizes. The
+quality gate's size test, the crops and the classification then use the full frame. The
+copy exists only within one call.
 """
 
 from __future__ import annotations
@@ -40,10 +42,7 @@ class DownscaledDetector(FaceDetector):
         self.width, self.min_face, self._make = int(width), float(min_face), make
         self._inner: FaceDetector | None = None
         self._sizes: tuple[tuple[int, int], tuple[int, int]] | None = None
-
-    @property
-    def name(self) -> str:  # type: ignore[override] - a wrapper: says what it wraps
-        return getattr(self._inner, "name", "") or "downscaled"
+        self.name = f"{make(0.0).name}@{self.width}"  # type: ignore[misc] - not registered
 
     def inner(self, width: int, height: int) -> FaceDetector:
         """The detector for frames of this size (built once per size)."""
@@ -59,6 +58,10 @@ class DownscaledDetector(FaceDetector):
         small = copy_size(width, height, self.width)
         if small == (width, height):
             return inner.detect(image)
-        copy = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+        copy = getattr(image, "detect_copy", None)  # made by the camera (picamera2's lores)
+        if copy is None or abs(copy.shape[1] / copy.shape[0] - width / height) > 0.02:
+            copy = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+        else:
+            small = (copy.shape[1], copy.shape[0])
         sx, sy = width / small[0], height / small[1]
         return [face.mapped(sx, sy) for face in inner.detect(copy)]

@@ -9,13 +9,13 @@ import time
 
 import numpy as np
 
-from ..capture.devices import open_source
+from ..capture.devices import capture_settings, open_source
 from ..capture.events import FRAME
 from ..classify.prior import prior_for_run
 from ..config import RunConfig
 from ..daemon import load_classifier
 from ..faces.crop import crop_faces
-from ..faces.detect import create_detector
+from ..faces.factory import build_detector
 from ..faces.tracker import IouTracker
 from ..pipeline import FramePipeline
 from ..record.aggregate import WindowAggregator
@@ -37,6 +37,7 @@ def _frames(config: RunConfig, n: int):
             config.reconnect_max,
             start=start,
             give_up=config.resolved_camera_wait,
+            capture=capture_settings(config),
         )
         produced = 0
         t0 = time.perf_counter()
@@ -79,7 +80,9 @@ def raw_interpreter_ms(classifier, crops: np.ndarray, repeats: int = 20) -> tupl
 def run_bench(config: RunConfig, frames: int = 300) -> dict:
     """Per-stage milliseconds per frame (classification also per face), fps, faces/s, peak RSS."""
     classifier = load_classifier(config)
-    detector = create_detector(config.detector, config.face_model, config.score, config.min_face)
+    detector = build_detector(
+        config.detector, config.face_model, config.score, config.min_face, config.detect_width
+    )
     tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
     prior = prior_for_run(classifier.card, config.prior_correction)
     pipeline = FramePipeline(

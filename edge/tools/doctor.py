@@ -65,21 +65,27 @@ def _model(config: RunConfig) -> Check:
 
 
 def _camera(config: RunConfig) -> Check:
-    from ..capture.devices import open_source
+    from ..capture.devices import capture_settings, open_source
     from ..capture.events import FRAME
 
     try:
-        source = open_source(config.camera, frame_timeout=min(config.frame_timeout, 5.0))
+        source = open_source(
+            config.camera,
+            frame_timeout=min(config.frame_timeout, 5.0),
+            capture=capture_settings(config),
+        )
     except FerError as exc:
         return False, "camera", str(exc)
     if not source.live:
-        return True, "camera", f"video file {config.camera} ({source.fps:g} fps)"
+        width, height = source.frame_size or (0, 0)
+        return True, "camera", f"video file {config.camera} ({width}x{height}, {source.fps:g} fps)"
     source.reconnect = False
     try:
         for event in source:
             if event.kind == FRAME:
                 height, width = event.frame.shape[:2]
-                return True, "camera", f"{source.name}: frame {width}x{height}"
+                asked = "" if "://" in config.camera else f" (asked for {config.capture_size})"
+                return True, "camera", f"{source.name}: frame {width}x{height}{asked}"
     except FerError as exc:
         return False, "camera", str(exc)
     finally:
