@@ -77,7 +77,7 @@ class FileSource(FrameSource):
         """Log the end; warn when the file holds fewer frames than its header declares."""
         declared = self.declared_frames
         if declared > 0 and frames < declared - max(1, declared // 100):
-            why = f": {self._native.last}" if self._native.last else ""
+            why = f"; FFmpeg: {self._native.last}" if self._native.last else ""
             log.warning(
                 "%s: ends after %d of the %d frames its header declares (truncated?%s)",
                 self.path, frames, declared, why,
