@@ -110,7 +110,7 @@ class RunConfig:
     readable_face: float = option(24.0, "Faces narrower (px) are counted unreadable; 0: off.")
     max_yaw: float = option(25.0, "Faces turned more (degrees, from landmarks) are unreadable.")
     max_pitch: float = option(25.0, "Faces looking down more (degrees) are unreadable.")
-    min_sharpness: float = option(0.75, "Blurrier faces (detail measure) are unreadable; 0: off.")
+    min_sharpness: float = option(0.5, "Blurrier faces (detail measure) are unreadable; 0: off.")
 
     @property
     def resolved_room(self) -> str:

@@ -86,7 +86,7 @@ def test_the_pose_gate_treats_people_and_expressions_alike():
 
 
 def test_gate_marks_small_turned_lowered_and_blurred_faces():
-    gate = QualityGate(min_face=24, max_yaw=35, max_pitch=25, min_sharpness=0.75)
+    gate = QualityGate(min_face=24, max_yaw=35, max_pitch=25, min_sharpness=0.5)
     assert gate.before_crop(_face(40)) is None
     assert gate.before_crop(_face(16)) == "small"
     assert gate.before_crop(_face(40, nose_dx=0.4)) == "turned"
@@ -96,7 +96,7 @@ def test_gate_marks_small_turned_lowered_and_blurred_faces():
     big = cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA)  # face 45 px
     face = Face(tuple(v / 2 for v in ASTRONAUT_FACE), 0.9)
     blurred = cv2.GaussianBlur(big, (0, 0), 3.0)
-    assert sharpness(big, face.box) > 0.75 > sharpness(blurred, face.box)
+    assert sharpness(big, face.box) > 0.5 > sharpness(blurred, face.box)
     assert gate.on_pixels(big, face) is None and gate.on_pixels(blurred, face) == "blurred"
     # brightness and contrast do not make a face blurred
     dark = np.clip(big.astype(np.float32) * 0.35, 0, 255).astype(np.uint8)
@@ -169,7 +169,7 @@ def test_pipeline_leaves_unreadable_faces_unclassified():
     turned = Face(turned.box, 0.9, _marks(offset=turned.box[:2], scale=0.4, nose_dx=0.45))
     detector = _Faces([*_astronaut_faces(xs=(40,)), tiny, turned])
     classifier = _Counting()
-    gate = QualityGate(min_face=24, max_yaw=35, max_pitch=25, min_sharpness=0.75)
+    gate = QualityGate(min_face=24, max_yaw=35, max_pitch=25, min_sharpness=0.5)
     pipeline = FramePipeline(detector, classifier, IouTracker(), gate=gate)
     obs = pipeline.process(0.0, _frame())
     assert classifier.batches == [1]  # only the readable face reaches the model
@@ -242,7 +242,7 @@ def test_config_checks_the_new_options():
     from fer_edge.contract.errors import ConfigError
 
     config = build_config(None, {"camera": "0", "detect_every": 3, "max_yaw": 30.0})
-    assert config.quality_gate == QualityGate(24.0, 30.0, 25.0, 0.75)
+    assert config.quality_gate == QualityGate(24.0, 30.0, 25.0, 0.5)
     with pytest.raises(ConfigError, match="detect-every 0"):
         build_config(None, {"camera": "0", "detect_every": 0})
     with pytest.raises(ConfigError, match="longer than track-max-age"):
