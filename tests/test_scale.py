@@ -82,10 +82,10 @@ def test_faces_are_cropped_from_the_full_frame_not_the_detection_copy():
 
 
 def test_yunet_on_a_reduced_copy_finds_big_frame_faces_where_they_are(yunet_model):
-    """A 1920x1080 frame of 40-64 px faces, detected in the default 960 px copy (20-32 px)."""
+    """A 1920x1080 frame of 48-64 px faces, detected in the default 960 px copy (24-32 px)."""
     frame = cv2.resize(background("coffee"), (1920, 1080), interpolation=cv2.INTER_LINEAR)
     truth = []
-    for k, side in enumerate((40, 44, 48, 54, 64, 40, 48, 60)):
+    for k, side in enumerate((48, 52, 56, 60, 64, 48, 56, 64)):
         cx, cy = 200 + 200 * k, 300 + 400 * (k % 2)
         patch, alpha = face_patch(float(side))
         paste(frame, patch, alpha, cx, cy)
