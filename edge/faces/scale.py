@@ -42,7 +42,7 @@ class DownscaledDetector(FaceDetector):
         self.width, self.min_face, self._make = int(width), float(min_face), make
         self._inner: FaceDetector | None = None
         self._sizes: tuple[tuple[int, int], tuple[int, int]] | None = None
-        self.name = f"{make(0.0).name}@{self.width}"  # type: ignore[misc] - not registered
+        self.name = make(0.0).name  # the detector it runs; not registered (ClassVar unset)
 
     def inner(self, width: int, height: int) -> FaceDetector:
         """The detector for frames of this size (built once per size)."""

@@ -140,6 +140,7 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         "frame_shape": list(last_frame.shape),
         "faces_per_frame": round(faces / n, 2),
         "detector": detector.name,
+        "detect_width": config.detect_width,
         "runtime": getattr(getattr(classifier, "runtime", None), "name", None),
         "model_input": classifier.card.input_size,
         "model_mode": classifier.card.mode,
