@@ -73,7 +73,9 @@ def _serve(clip: Path, control: Path, args: list[str]) -> None:
 
     fps = float(json.loads((control / "clip.json").read_text())["fps"])
 
-    def open_source(spec, frame_timeout=5.0, reconnect_max=30.0, start=None, give_up=0.0):
+    def open_source(
+        spec, frame_timeout=5.0, reconnect_max=30.0, start=None, give_up=0.0, capture=None
+    ):
         return LiveSource(
             lambda: LoopedClip(clip, control, fps),
             f"camera {spec} (looped clip)",
