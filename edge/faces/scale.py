@@ -26,6 +26,13 @@ def copy_size(width: int, height: int, target: int) -> tuple[int, int]:
     return target, max(1, round(height * target / width))
 
 
+def reduction(width: int, target: int) -> int:
+    """The interpolation for reducing ``width`` to ``target``: pixel-area averaging where the
+    ratio is a whole number (OpenCV's fast path: 0.6 ms for 1920 -> 960), else bilinear
+    (area averaging at 1920 -> 1280 took 30 ms, bilinear 2 ms; measured on this machine)."""
+    return cv2.INTER_AREA if width % target == 0 else cv2.INTER_LINEAR
+
+
 class DownscaledDetector(FaceDetector):
     """Runs a detector on a copy of each frame reduced to ``width`` pixels; faces in frame pixels.
 
@@ -60,7 +67,7 @@ class DownscaledDetector(FaceDetector):
             return inner.detect(image)
         copy = getattr(image, "detect_copy", None)  # made by the camera (picamera2's lores)
         if copy is None or abs(copy.shape[1] / copy.shape[0] - width / height) > 0.02:
-            copy = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+            copy = cv2.resize(image, small, interpolation=reduction(width, small[0]))
         else:
             small = (copy.shape[1], copy.shape[0])
         sx, sy = width / small[0], height / small[1]
