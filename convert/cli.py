@@ -39,15 +39,25 @@ def use_tensorflow_backend() -> None:
     os.environ["KERAS_BACKEND"] = "tensorflow"
 
 
+MODE_FLAGS = ("int8", "float16", "dynamic_range", "float32")
+
+
+def _mode(options: dict) -> str:
+    """The one conversion mode flag given (popped from ``options``); float32 when none."""
+    given = [name for name in MODE_FLAGS if options.pop(name)]
+    if len(given) > 1:
+        flags = " and ".join("--" + name.replace("_", "-") for name in given)
+        raise click.UsageError(f"{flags} conflict: choose one conversion mode")
+    return given[0].replace("_", "-") if given else "float32"
+
+
 @click.command(cls=ConvertCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fer-convert")
 @click.argument("model", metavar="RUN_DIR|MODEL.keras", type=click.Path(path_type=Path))
-@click.option("--int8", "mode", flag_value="int8", help="Full-integer int8 (needs calibration).")
-@click.option("--float16", "mode", flag_value="float16", help="float16 weights, float32 I/O.")
-@click.option("--dynamic-range", "mode", flag_value="dynamic-range", help="int8 weights only.")
-@click.option(
-    "--float32", "mode", flag_value="float32", default=True, help="Plain float (default)."
-)
+@click.option("--int8", is_flag=True, help="Full-integer int8 (needs calibration).")
+@click.option("--float16", is_flag=True, help="float16 weights, float32 I/O.")
+@click.option("--dynamic-range", is_flag=True, help="int8 weights only.")
+@click.option("--float32", is_flag=True, help="Plain float (default).")
 @click.option(
     "--calibration",
     multiple=True,
@@ -79,7 +89,7 @@ def use_tensorflow_backend() -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed for the calibration sample.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
-def main(ctx: click.Context, model: Path, mode: str, **options) -> None:
+def main(ctx: click.Context, model: Path, **options) -> None:
     """Convert a trained Keras expression model to TFLite and prove it still agrees.
 
     The parity check always runs: float and converted models classify the held-out images side
@@ -87,6 +97,7 @@ def main(ctx: click.Context, model: Path, mode: str, **options) -> None:
     way), 3 parity below threshold (nothing written unless --force).
     """
     setup_logging(options.pop("verbose"))
+    mode = _mode(options)
     use_tensorflow_backend()
     from .pipeline import ParityError, Request, run
 

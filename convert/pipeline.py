@@ -68,6 +68,16 @@ class Source:
             if not keras_path.is_file():
                 raise ModelFileError(f"{path}: run directory holds no model.keras")
             run_dir: Path | None = path if (path / "run.json").is_file() else None
+        elif path.suffix.lower() == ".tflite":
+            raise ConfigError(
+                f"{path}: already a TFLite model; fer-convert takes a fer-train run folder or "
+                "its model.keras"
+            )
+        elif path.is_file() and path.suffix.lower() not in (".keras", ".h5"):
+            raise ConfigError(
+                f"{path}: not a Keras model (.keras or .h5); fer-convert takes a fer-train run "
+                "folder or its model.keras"
+            )
         elif path.is_file() or path.suffix == ".keras":
             keras_path = path
             run_dir = path.parent if (path.parent / "run.json").is_file() else None

@@ -43,6 +43,7 @@ class RunSummary:
     records_dropped: int = 0  # records produced but not stored (disk full, I/O error)
     stopped_by: str = "end of source"
     camera_problem: str | None = None  # why a live source never delivered a frame
+    unsent: int | None = None  # records the MQTT broker has not acknowledged (None: no MQTT)
     stage_seconds: dict = field(default_factory=dict)
 
 
@@ -168,6 +169,7 @@ class Daemon:
 
     def run(self) -> RunSummary:
         config, source, notifier = self.config, self.source, self.notifier
+        self.log.lock()  # one daemon per log dir: a second exits here, naming the first's pid
         log.warning(RESPONSIBLE_USE)
         tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
         card = self.classifier.card
@@ -273,6 +275,8 @@ class Daemon:
             notifier.stopping()
             if self.publisher:
                 self.publisher.stop()
+                s.unsent = self.publisher.backlog
+            self.log.close()
         log.info(
             "stopped (%s): %d frames seen, %d processed, %d windows, %d records dropped",
             s.stopped_by,

@@ -24,7 +24,7 @@ echo
 echo "== 1/2 the packaged default model on a clip you can judge"
 python scripts/demo_clip.py "$OUT/astronaut.avi" --seconds 20
 echo "   15 copies of scikit-image's public-domain astronaut photo; he smiles: expect 'happy'."
-fer-edge models | sed -n '1,6p'
+fer-edge models
 fer-edge run --camera "$OUT/astronaut.avi" "${DETECTOR[@]}" --window 5 --min-group 5 \
   --log-dir "$OUT/default-logs"
 echo "-- windows of the DEFAULT model (class shares of readable faces, 1 % or more):"
@@ -54,4 +54,4 @@ python scripts/demo_windows.py "$OUT/synthetic-logs"
 fer-edge report --log-dir "$OUT/default-logs" --out "$OUT/shares.html"
 echo
 echo "Raw records: $OUT/default-logs/*.jsonl; timeline of the default model: $OUT/shares.html"
-echo "The default model's terms, validation and weaknesses: fer-edge models (README, 'Default model')."
+echo "The default model's terms, validation and weaknesses: fer-edge models info (README, 'Default model')."

@@ -13,17 +13,61 @@ YUNET_TEST_MODEL = REPO.parent / "shared" / "models" / "yunet-test.onnx"
 START = "2026-01-05T08:00:00Z"
 
 
+#: How to install what a group of tests needs, by the module they import.
+INSTALL = {
+    "tensorflow": "the train-cpu extra: pip install -e '.[train-cpu]' (make test installs it)",
+    "keras": "the train-cpu extra: pip install -e '.[train-cpu]' (make test installs it)",
+    "jax": "make backends (JAX and PyTorch CPU builds; CI's .ci/run runs it)",
+    "torch": "make backends (JAX and PyTorch CPU builds; CI's .ci/run runs it)",
+    "paho.mqtt": "the fleet extra: pip install -e '.[fleet]' (make test installs it)",
+    "prometheus_client": "the fleet extra: pip install -e '.[fleet]' (make test installs it)",
+    "skimage": "the dev extra: pip install -e '.[dev]' (make test installs it)",
+    "matplotlib": "the train-cpu extra: pip install -e '.[train-cpu]' (or pip install matplotlib)",
+    "PIL": "the train-cpu extra: pip install -e '.[train-cpu]' (or pip install pillow)",
+}
+
+
+def needs(module: str):
+    """``module`` imported, or the test skipped with a line saying how to install it."""
+    how = next(
+        (text for key, text in INSTALL.items() if module == key or module.startswith(key + ".")),
+        "pip install it",
+    )
+    return pytest.importorskip(module, reason=f"{module} is not installed: {how}")
+
+
+def find_yunet_for_tests() -> tuple[Path | None, str]:
+    """The YuNet model the tests use, and why there is none: ../shared's test copy, else the
+    one fer-edge itself would use ($FER_EDGE_FACE_MODEL, or `fer-edge models fetch`'s)."""
+    if YUNET_TEST_MODEL.is_file():
+        return YUNET_TEST_MODEL, ""
+    from fer_edge.contract.errors import FerError
+    from fer_edge.faces import modelfiles
+
+    try:
+        found = modelfiles.find_yunet()
+    except FerError as exc:
+        return None, str(exc)
+    how = (
+        "no YuNet face model: run `fer-edge models fetch` once (downloads OpenCV Zoo's, 233 kB), "
+        "or set FER_EDGE_FACE_MODEL=/path/to/face_detection_yunet_2023mar.onnx, or copy one to "
+        f"{YUNET_TEST_MODEL}"
+    )
+    return found, "" if found else how
+
+
 @pytest.fixture(scope="session")
 def yunet_model() -> Path:
-    if not YUNET_TEST_MODEL.is_file():
-        pytest.skip(f"YuNet test model not found at {YUNET_TEST_MODEL}")
-    return YUNET_TEST_MODEL
+    path, why = find_yunet_for_tests()
+    if path is None:
+        pytest.skip(why)
+    return path
 
 
 @pytest.fixture(scope="session")
 def astronaut_bgr() -> np.ndarray:
     """scikit-image's astronaut photo (public domain) as an OpenCV BGR image."""
-    data = pytest.importorskip("skimage.data")
+    data = needs("skimage.data")
     return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
 
 

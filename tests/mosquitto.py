@@ -60,7 +60,10 @@ class Broker:
 
     def __init__(self, folder: Path, users: dict[str, str] | None = None, tls=None) -> None:
         if not Path(MOSQUITTO).exists():
-            pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
+            pytest.skip(
+                "mosquitto is not installed: apt-get install mosquitto (the fleet tests start "
+                "their own broker on 127.0.0.1; .ci/run installs it)"
+            )
         self.folder, self.port = folder, free_port()
         folder.mkdir(parents=True, exist_ok=True)
         lines = [

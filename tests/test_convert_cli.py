@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+from conftest import needs
+
+needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 from tiny_model import separable_set, train_tiny_keras  # noqa: E402
@@ -235,6 +237,21 @@ def test_bad_arguments(run_dir, tmp_path):
     _one_line_error(invoke(run_dir, "--int8", "--samples", 0), "--samples", code=78)
     usage = invoke(run_dir, "--float16", "--uint8-io")
     assert usage.exit_code == 2 and "--int8 only" in usage.stderr
+
+
+def test_two_conversion_modes_are_refused(tmp_path):
+    for pair in (("--int8", "--float16"), ("--dynamic-range", "--float32")):
+        result = invoke(tmp_path, *pair)
+        assert result.exit_code == 2 and f"{pair[0]} and {pair[1]} conflict" in result.stderr
+    assert listing(tmp_path) == []
+
+
+def test_a_tflite_or_other_file_is_one_line_not_a_keras_message(tmp_path):
+    (tmp_path / "m.tflite").write_bytes(b"TFL3")
+    _one_line_error(invoke(tmp_path / "m.tflite", "--int8"), "already a TFLite model", code=78)
+    (tmp_path / "m.onnx").write_bytes(b"onnx")
+    _one_line_error(invoke(tmp_path / "m.onnx"), "not a Keras model", code=78)
+    assert listing(tmp_path) == ["m.onnx", "m.tflite"]
 
 
 def test_float32_when_no_mode_is_given(run_dir):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+from conftest import needs
+
+needs("tensorflow")
 
 from tiny_model import make_tiny_tflite, separable_set, train_tiny_keras  # noqa: E402
 
@@ -13,7 +15,7 @@ from fer_convert.quantize import MODES, convert  # noqa: E402
 from fer_edge.classify.runtime import Classifier, select_runtime  # noqa: E402
 from fer_edge.contract.card import load_for_model, read_card, sha256_file  # noqa: E402
 from fer_edge.contract.errors import ConfigError, ModelFileError  # noqa: E402
-from fer_edge.contract.recipe import CropRecipe
+from fer_edge.contract.recipe import CropRecipe  # noqa: E402
 
 pytestmark = pytest.mark.tf
 

@@ -8,11 +8,9 @@ mounting is not permitted.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fakes import FakeClassifier, NoFaces, Notes, frames, record, scripted_opener
+from osfaults import fer_edge, tmpfs, unprivileged
 
 from conftest import REPO, START, write_face_clip
 from fer_edge.capture.events import FOUND, FRAME, LOST
@@ -30,42 +29,6 @@ from fer_edge.contract.errors import CameraUnavailable
 from fer_edge.daemon import Daemon
 from fer_edge.record import jsonl
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records
-
-NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
-
-
-def unprivileged(cmd: list[str]) -> list[str]:
-    """``cmd`` as a process that file permissions apply to (root: DAC capabilities dropped)."""
-    if os.geteuid() != 0:
-        return cmd
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: cannot drop the DAC capabilities")
-    if subprocess.run([*NO_DAC, "true"], capture_output=True).returncode != 0:
-        pytest.skip("setpriv cannot drop capabilities here (no CAP_SETPCAP)")
-    return [*NO_DAC, *cmd]
-
-
-def fer_edge(*args: str) -> list[str]:
-    return [sys.executable, "-m", "fer_edge.cli", *args]
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, *options: str):
-    """A tmpfs mounted at ``path`` (skips where mounting is not permitted)."""
-    path.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", str(path)], check=True)
 
 
 def fill(folder: Path) -> Path:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from fakes import FakeClassifier, clip_config
 
-from conftest import REPO, START, write_face_clip
+from conftest import REPO, START, needs, write_face_clip
 from fer_edge.cli import main
 from fer_edge.contract.card import ModelCard, read_card, sha256_file, write_card
 from fer_edge.contract.labels import LABELS
@@ -87,7 +87,7 @@ def test_full_disk_keeps_the_daemon_running(tmp_path, clip, yunet_model):
 # -- with a real int8 model (built with TensorFlow in this process; run without it) ------------
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    pytest.importorskip("tensorflow")
+    needs("tensorflow")
     from tiny_model import make_tiny_tflite
 
     return make_tiny_tflite(tmp_path_factory.mktemp("model"), size=32, mode="int8")

@@ -205,14 +205,47 @@ def test_a_missing_packaged_file_exits_78_in_one_line(
     assert result.output.count("\n") == 1 and list(logs.iterdir()) == []  # nothing written
 
 
+@pytest.mark.parametrize("name", ["model.keras", "model.h5", "run"])
+def test_a_keras_model_or_run_is_refused_with_how_to_convert_it(tmp_path, clip, name):
+    keras = tmp_path / name
+    if name == "run":
+        keras.mkdir()
+        (keras / "model.keras").write_bytes(b"PK")
+    else:
+        keras.write_bytes(b"PK")
+    (tmp_path / "model_card.json").write_text("{}")
+    run = ["run", "--camera", str(clip), "--detector", "haar", "--log-dir", str(tmp_path / "l")]
+    for args in (["models", "info"], run):
+        result = CliRunner().invoke(main, [*args, "--model", str(keras)])
+        assert result.exit_code == 78, result.output
+        (line,) = [x for x in result.output.splitlines() if x.startswith("fer-edge: error:")]
+        assert f"{keras}: a Keras training model" in line
+        assert f"convert it first with `fer-convert {keras} --int8`" in line
+
+
 def test_models_info_shows_the_model_its_data_and_terms():
-    result = CliRunner().invoke(main, ["models"])
+    result = CliRunner().invoke(main, ["models", "info"])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "packaged default model" in out and ", ".join(LABELS) in out
     assert "96x96" in out and "int8" in out and "fer2013, ckplus, jaffe" in out
-    assert "63.2%" in out and "47.8%" in out and "non-commercial" in out
+    assert "63.2%" in out and "non-commercial" in out
     assert "classroom footage" in out
+    assert "  held out web_photos: 47.8%" in out  # the longest heading, then a space
+    headed = [line for line in out.splitlines() if line.startswith("  ")]
+    # every value starts in one column
+    assert len({len(line) - len(line[line.index(":") + 1 :].lstrip()) for line in headed}) == 1
+
+
+def test_models_alone_lists_the_models_one_line_each():
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 3 and "models info" in lines[2]
+    assert lines[0].startswith("expression model: the packaged default model")
+    assert "(int8, 96 px, 7 classes, 24." in lines[0]
+    assert lines[1].startswith("face detector:") and "YuNet" in lines[1]
+    assert "non-commercial" not in result.output  # the card's details are for `models info`
 
 
 def test_the_runtimes_native_start_line_stays_out_of_the_users_stderr(capfd, caplog):
@@ -232,3 +265,27 @@ def test_other_native_stderr_output_is_logged_as_a_warning(caplog):
         os.write(2, b"ERROR: something the runtime wants said\n")
     (record,) = [r for r in caplog.records if "wants said" in r.getMessage()]
     assert record.levelname == "WARNING"
+
+
+def test_native_lines_keep_their_own_severity_and_info_chatter_is_debug(caplog):
+    import os
+
+    from fer_edge.classify.runtime import native_stderr_to_log
+
+    caplog.set_level("DEBUG", logger="fer_edge.classify.runtime")
+    printed = [  # what TensorFlow's GPU build prints at import on a machine without CUDA
+        "I0000 00:00:1796063319.236023 6016 cudart_stub.cc:31] Could not find cuda drivers on "
+        "your machine, GPU will not be used.",
+        "I0000 00:00:1796063319.236023 6016 cpu_feature_guard.cc:227] This TensorFlow binary "
+        "is optimized to use available CPU instructions in performance-critical operations.",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow",
+        "2023-05-01 12:17:26.572682: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] "
+        "TF-TRT Warning: Could not find TensorRT",
+        "E0000 00:00:1796063319.5 6016 cuda_executor.cc:1] failed call to cuInit",
+        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+        "something untagged after a routine line",
+    ]
+    with native_stderr_to_log():
+        os.write(2, ("\n".join(printed) + "\n").encode())
+    levels = [r.levelname for r in caplog.records if r.getMessage().startswith("runtime: ")]
+    assert levels == ["DEBUG", "DEBUG", "DEBUG", "WARNING", "ERROR", "DEBUG", "WARNING"]

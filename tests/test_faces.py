@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import tile_faces
+from conftest import needs, tile_faces
 from fer_edge.capture.imageio import read_image
 from fer_edge.contract.errors import ConfigError, ImageReadError, ModelFileError
 from fer_edge.contract.recipe import CropRecipe
@@ -120,8 +120,8 @@ def test_create_detector_prefers_yunet_and_falls_back_to_haar(
         create_detector("yunet")
     try:
         fallback = create_detector("auto")
-    except ModelFileError:
-        pytest.skip("no Haar cascade here")
+    except ModelFileError as exc:
+        pytest.skip(f"no Haar cascade here: {exc}")
     assert fallback.name == "haar" and "misses most faces" in caplog.text
     assert caplog.records[-1].levelname == "WARNING"  # a fallback nobody chose is a warning
     caplog.clear()
@@ -230,7 +230,7 @@ def test_read_image_errors_name_the_file(tmp_path):
 
 
 def test_read_image_palette_tiff_and_grey(tmp_path):
-    pil = pytest.importorskip("PIL.Image")
+    pil = needs("PIL.Image")
     grey = (np.arange(32 * 32) % 256).astype(np.uint8).reshape(32, 32)
     pil.fromarray(grey).convert("P").save(tmp_path / "KA.AN1.39.tiff")
     image = read_image(tmp_path / "KA.AN1.39.tiff")

@@ -6,17 +6,16 @@ import json
 import time
 import urllib.request
 
-import pytest
 from fakes import FakeClassifier, clip_config
 from mosquitto import Broker, Subscriber, free_port
 from test_daemon_run import clip  # noqa: F401 - the clip fixture
 
-from conftest import REPO
+from conftest import REPO, needs
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import read_records
 
-pytest.importorskip("paho.mqtt")
-pytest.importorskip("prometheus_client")
+needs("paho.mqtt")
+needs("prometheus_client")
 
 
 def run_daemon(tmp_path, clip, yunet_model, **options):  # noqa: F811

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from mosquitto import Broker, Subscriber, make_ca, make_server_cert
 
+from conftest import needs
 from fer_edge.config import build_config
 from fer_edge.contract.errors import ConfigError
 from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
 from fer_edge.fleet.outbox import Outbox
 from fer_edge.record.jsonl import JsonlLog, as_logged, read_records
 
-pytest.importorskip("paho.mqtt")
+needs("paho.mqtt")
 
 SHA = "ab" * 32
 T0 = 1_767_600_000.0  # 2026-01-05

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
+
+import pytest
 from click.testing import CliRunner
 from fakes import SHA, T0, feed
+from osfaults import tmpfs
 
+from conftest import needs
 from fer_edge.cli import main
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator
-from fer_edge.record.jsonl import JsonlLog
+from fer_edge.record.jsonl import JsonlLog, read_records
 from fer_edge.record.report import write_report
 
 
+def write_log(log_dir, starts=(T0, T0 + 10), groups=(6, 2)) -> JsonlLog:
+    """A log of 10 s windows starting at ``starts``; each sees that many distinct faces."""
+    log = JsonlLog(log_dir)
+    log.check_dir()
+    for start, group in zip(starts, groups, strict=True):
+        agg = WindowAggregator(10, 5, LABELS, SHA, origin=start)
+        records = []
+        for i in range(10):
+            records += feed(agg, start + i, range(group))
+        for r in records + agg.advance(start + 10):
+            log.write(r)
+    return log
+
+
 def test_report_csv_html_show_suppressed_windows_as_gaps(tmp_path):
-    agg = WindowAggregator(10, 5, LABELS, SHA, origin=T0)
-    out = []
-    for i in range(10):
-        out += feed(agg, T0 + i, range(6))
-    for i in range(10, 20):
-        out += feed(agg, T0 + i, range(2))
-    out += agg.advance(T0 + 20)
-    log = JsonlLog(tmp_path / "logs")
-    log.prepare()
-    for r in out:
-        log.write(r)
+    write_log(tmp_path / "logs")
     assert write_report(tmp_path / "logs", tmp_path / "r.csv") == 2
     rows = (tmp_path / "r.csv").read_text().splitlines()
     assert rows[1].split(",")[2:4] == ["False", "False"] and rows[1].endswith(
@@ -35,3 +45,117 @@ def test_report_csv_html_show_suppressed_windows_as_gaps(tmp_path):
     assert "suppressed" in page and "happy: 100.0%" in page
     result = CliRunner().invoke(main, ["report", "--log-dir", str(tmp_path), "--out", "x.txt"])
     assert result.exit_code != 0
+
+
+def report_cli(log_dir, out):
+    return CliRunner().invoke(main, ["report", "--log-dir", str(log_dir), "--out", str(out)])
+
+
+def one_error_line(result) -> str:
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fer-edge: error:"), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".csv", ".html"])
+def test_a_report_into_a_missing_folder_is_one_line_exit_73(tmp_path, suffix):
+    write_log(tmp_path / "logs")
+    out = tmp_path / "missing" / f"x{suffix}"
+    result = report_cli(tmp_path / "logs", out)
+    assert result.exit_code == 73  # EX_CANTCREAT
+    line = one_error_line(result)
+    assert f"{out}: cannot create it: folder {out.parent} does not exist" in line
+    (tmp_path / "file").write_text("x")
+    result = report_cli(tmp_path / "logs", tmp_path / "file" / f"x{suffix}")
+    assert result.exit_code == 73 and f"{tmp_path / 'file'} is not a folder" in one_error_line(
+        result
+    )
+
+
+def test_a_report_into_a_read_only_folder_is_one_line_exit_73(tmp_path):
+    write_log(tmp_path / "logs")
+    with tmpfs(tmp_path / "ro", "ro", "size=1m") as folder:
+        result = report_cli(tmp_path / "logs", folder / "x.csv")
+        assert result.exit_code == 73
+        assert "cannot create it: Read-only file system" in one_error_line(result)
+        assert list(folder.iterdir()) == []
+
+
+# -- the charts' time axis ---------------------------------------------------------------------
+def gap_log(log_dir):
+    """1-min windows 08:00-08:20 UTC, nothing for 33 min, 08:53-09:10; 08:05 is suppressed."""
+    starts = [T0 + 60 * i for i in range(20)] + [T0 + 60 * (53 + i) for i in range(17)]
+    log = JsonlLog(log_dir)
+    log.check_dir()
+    for i, start in enumerate(starts):
+        record = {"start": start, "end": start + 60, "suppressed": i == 5}
+        if i != 5:
+            record["shares"] = dict.fromkeys(LABELS, 0.0) | {"happy": 0.75, "neutral": 0.25}
+        log.write(record)
+    return log_dir
+
+
+def rendered(tmp_path, tz):
+    needs("matplotlib")
+    from fer_edge.record.report import _rows, plot, resolve_tz
+
+    rows = _rows(list(read_records(gap_log(tmp_path / "logs"))))
+    fig = plot(rows, resolve_tz(tz))
+    fig.canvas.draw()
+    return fig, fig.axes[0]
+
+
+@pytest.mark.parametrize(
+    ("tz", "first", "zone"),
+    [("UTC", "08:00", "UTC"), ("Europe/Berlin", "09:00", "Europe/Berlin, UTC+01:00")],
+)
+def test_the_png_has_a_time_axis_in_its_zone_with_distinct_ticks(tmp_path, tz, first, zone):
+    import matplotlib.pyplot as plt
+
+    fig, ax = rendered(tmp_path, tz)
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(labels) >= 4 and len(set(labels)) == len(labels)  # no tick repeats a minute
+    assert all(re.fullmatch(r"\d\d:\d\d", label) for label in labels), labels
+    assert labels[0] == first
+    assert ax.xaxis.get_major_formatter().get_offset() == "2026-Jan-05"  # the date, once
+    assert ax.get_title() == f"Class shares per window, 2026-01-05 ({zone})"
+    assert ax.get_xlabel() == f"time ({zone})" and ax.get_ylabel()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 > ax.get_window_extent().x1  # outside the bars
+    plt.close(fig)
+
+
+def test_the_png_shows_time_without_windows_as_a_gap(tmp_path):
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    fig, ax = rendered(tmp_path, "UTC")
+    lefts = sorted({round(p.get_x() * 1440) for p in ax.patches})  # minutes since 1970
+    start = round(mdates.date2num(datetime.fromtimestamp(T0, timezone.utc)) * 1440)
+    assert [m - start for m in lefts] == [*range(20), *range(53, 70)]  # one slot a minute
+    widths = {round(p.get_width() * 1440, 6) for p in ax.patches}
+    assert widths == {1.0}  # each bar spans its window
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert [round(p.get_x() * 1440) - start for p in hatched] == [5]
+    plt.close(fig)
+
+
+def test_the_html_chart_has_a_time_axis_and_gaps(tmp_path):
+    write_report(gap_log(tmp_path / "logs"), tmp_path / "r.html", "UTC")
+    page = (tmp_path / "r.html").read_text()
+    ticks = re.findall(r'text-anchor="middle">(\d\d:\d\d)</text>', page)
+    assert ticks == ["08:00", "08:10", "08:20", "08:30", "08:40", "08:50", "09:00", "09:10"]
+    assert "Class shares per window, 2026-01-05 (UTC)" in page and "time\n(UTC)" in page
+    xs = sorted({float(x) for x in re.findall(r'<rect x="([\d.]+)"', page)})
+    per_minute = (xs[-1] - xs[0]) / 69
+    assert xs[20] - xs[19] == pytest.approx(34 * per_minute, rel=1e-3)  # 08:19 to 08:53
+
+
+def test_an_unknown_time_zone_is_one_line_exit_78(tmp_path):
+    gap_log(tmp_path / "logs")
+    for zone in ("Mars/Base", "../../etc/passwd"):
+        args = ["report", "--log-dir", str(tmp_path / "logs"), "--out", str(tmp_path / "r.html")]
+        result = CliRunner().invoke(main, [*args, "--tz", zone])
+        assert result.exit_code == 78 and "unknown time zone" in one_error_line(result)
+    assert not (tmp_path / "r.html").exists()

@@ -14,6 +14,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from conftest import needs
+
 MDWE_PRELUDE = textwrap.dedent(
     """
     import ctypes, mmap, sys
@@ -44,7 +46,7 @@ def run_under_mdwe(code: str, *args: str) -> str:
 
 
 def test_yunet_and_litert_load_without_wx_memory(yunet_model):
-    pytest.importorskip("skimage")
+    needs("skimage")
     stdout = run_under_mdwe(
         """
         import cv2, numpy as np
@@ -62,7 +64,7 @@ def test_yunet_and_litert_load_without_wx_memory(yunet_model):
 
 @pytest.mark.tf
 def test_litert_xnnpack_runs_float_and_int8_models_without_wx_memory(tmp_path):
-    tf = pytest.importorskip("tensorflow")
+    tf = needs("tensorflow")
     keras = tf.keras
     inputs = keras.Input((32, 32, 3))
     x = keras.layers.Conv2D(8, 3, activation="relu")(inputs)

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import needs
 from fer_edge.contract.card import read_card
 from fer_edge.contract.labels import LABELS
 from fer_train.synth import pattern, write_fer2013_csv
@@ -98,7 +99,9 @@ def float_datasets(h5file):
 def backend_run(request, tmp_path_factory):
     backend = request.param
     if importlib.util.find_spec(PACKAGE[backend]) is None:
-        pytest.skip(f"{PACKAGE[backend]} is not installed (the train-{backend} extra)")
+        pytest.skip(
+            f"{PACKAGE[backend]} is not installed: make backends (the train-{backend} extra)"
+        )
     root = tmp_path_factory.mktemp(f"run-{backend}")
     block = None
     if backend != "tensorflow":
@@ -215,7 +218,7 @@ def test_evaluate_reports_simulated_face_sizes(backend_run):
 
 @pytest.mark.tf
 def test_the_keras_file_predicts_the_same_on_tensorflow(backend_run, tmp_path):
-    pytest.importorskip("tensorflow")
+    needs("tensorflow")
     root = backend_run["root"]
     run_cli(
         "fer_train",
@@ -230,7 +233,7 @@ def test_the_keras_file_predicts_the_same_on_tensorflow(backend_run, tmp_path):
 
 @pytest.mark.tf
 def test_fer_convert_makes_the_int8_contract_from_any_backend(backend_run):
-    pytest.importorskip("tensorflow")
+    needs("tensorflow")
     from fer_edge.classify.runtime import Classifier
 
     run = backend_run["run"]

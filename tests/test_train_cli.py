@@ -13,7 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+from conftest import needs
+
+needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 
@@ -34,6 +36,16 @@ def test_fit_rejects_unknown_kind_and_missing_path(tmp_path):
     assert result.exit_code == 78 and "unknown dataset kind 'affectnet'" in result.output
     result = invoke("fit", "--data", f"jaffe={tmp_path}/no", "--out", tmp_path)
     assert result.exit_code == 78 and "dataset path not found" in result.output
+
+
+def test_version_and_every_out_option_has_help():
+    from fer_train import __version__
+
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output == f"fer-train, version {__version__}\n"
+    for command in ("fit", "evaluate", "compare"):
+        (out,) = [p for p in main.commands[command].params if p.name == "out"]
+        assert out.help, command
 
 
 @pytest.fixture(scope="module")

@@ -213,6 +213,12 @@ def test_parse_spec(tmp_path):
         readers.parse_spec(f"folder={tmp_path / 'missing'}")
 
 
+def test_parse_spec_expands_a_home_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "school").mkdir()
+    assert readers.parse_spec("folder=~/school") == ("folder", tmp_path / "school")
+
+
 def test_concat_keeps_rows_in_order_with_their_metadata():
     from fer_train.prepare import Prepared
 

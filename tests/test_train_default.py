@@ -10,11 +10,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+from conftest import REPO, needs
+
+needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 
-from conftest import REPO  # noqa: E402
 from fer_edge.contract.card import ModelCard, load_for_model, sha256_file, write_card  # noqa: E402
 from fer_edge.contract.errors import ModelFileError  # noqa: E402
 from fer_edge.contract.labels import LABELS  # noqa: E402
@@ -34,7 +35,11 @@ SHARED_KERAS = SHARED / "fer-resnet50-96.keras"
 @pytest.fixture(scope="module")
 def shared_keras() -> Path:
     if not SHARED_KERAS.is_file():
-        pytest.skip(f"the default model's float .keras is not at {SHARED_KERAS}")
+        pytest.skip(
+            f"the default model's float .keras is not at {SHARED_KERAS}: it is not in the "
+            "repository (95 MB; the packed weights in train/data are made from it); copy it there "
+            "to run these checks"
+        )
     return SHARED_KERAS
 
 

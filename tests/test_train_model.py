@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+from conftest import needs
+
+needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.tf
 
 
 def test_caffe_preprocess_layer_matches_keras_preprocess_input():
-    keras = pytest.importorskip("keras")
+    keras = needs("keras")
     pixels = np.random.default_rng(0).uniform(0, 255, (2, 5, 5, 3)).astype(np.float32)
     layer = model_lib.caffe_preprocess_layer()
     got = np.asarray(layer(pixels))
@@ -30,7 +32,7 @@ def test_caffe_preprocess_layer_matches_keras_preprocess_input():
 
 @pytest.mark.slow
 def test_model_saves_without_optimizer_and_loads_in_safe_mode(tmp_path):
-    keras = pytest.importorskip("keras")
+    keras = needs("keras")
     model = model_lib.build_model(32, "none")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = np.random.default_rng(1).uniform(0, 255, (3, 32, 32, 3)).astype(np.float32)
@@ -47,7 +49,7 @@ def test_model_saves_without_optimizer_and_loads_in_safe_mode(tmp_path):
 
 
 def test_fine_tune_unfreezes_conv5_only_and_keeps_batchnorm_frozen():
-    keras = pytest.importorskip("keras")
+    keras = needs("keras")
     model = model_lib.build_model(32, "none")
     model_lib.freeze_base(model)
     assert not model_lib.backbone(model).trainable

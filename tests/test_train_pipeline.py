@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import needs
 from fer_edge.contract.labels import LABELS
 from fer_train import data
 from fer_train.augment import Augment, shrink
@@ -72,7 +73,7 @@ def test_low_resolution_removes_detail_like_a_small_face():
 
 
 def test_batches_weigh_shuffle_and_augment_reproducibly():
-    pytest.importorskip("keras", reason="Batches is a keras.utils.PyDataset (a train extra)")
+    needs("keras")
     from fer_train.pipeline import Batches
 
     images, labels = faces(20), np.arange(20) % len(LABELS)
@@ -184,7 +185,7 @@ def test_jax_data_parallel_over_two_devices_with_bfloat16(tmp_path):
     Batches of 8 split 4 + 4 over the devices; the last partial training batch is left out
     and the validation split cut to an even count, so that every batch splits evenly.
     """
-    pytest.importorskip("jax")
+    needs("jax")
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
     result = subprocess.run(

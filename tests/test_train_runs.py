@@ -13,7 +13,9 @@ import warnings
 
 import pytest
 
-pytest.importorskip("tensorflow")
+from conftest import needs
+
+needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
 

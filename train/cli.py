@@ -14,6 +14,7 @@ from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.labels import LABELS
 from fer_edge.faces.detect import detector_names
 
+from . import __version__
 from .data import CLASS_WEIGHTINGS
 from .devices import PRECISIONS
 from .readers import KINDS, parse_spec
@@ -179,6 +180,7 @@ def fit_params(recipe: str | None, fit_args: dict):
 
 
 @click.group(cls=TrainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fer-train")
 @click.option("-v", "--verbose", count=True, help="Debug log output (-v).")
 def main(verbose: int) -> None:
     """Fuse expression datasets, train a ResNet50 classifier, evaluate it."""
@@ -193,7 +195,12 @@ def _prep(strict, cache_dir, detector, face_model):
 
 @main.command()
 @data_option
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder for model.keras, model_card.json, run.json and reports (created).",
+)
 @fit_options
 @prep_options
 def fit(
@@ -217,7 +224,12 @@ def fit(
 @main.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @data_option
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for report.json, report.md and confusion-DATASET.png (created if missing).",
+)
 @click.option(
     "--face-px",
     callback=_int_list,
@@ -243,7 +255,12 @@ def evaluate(model, data_specs, out, face_px, strict, cache_dir, detector, face_
 
 @main.command()
 @data_option
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for compare.md, compare.json and one run folder per model (created).",
+)
 @fit_options
 @prep_options
 def compare(

@@ -55,12 +55,12 @@ class Listing:
 
 
 def check_source(kind: str, path: str | Path) -> Path:
-    """``path`` as a Path; ConfigError for an unknown kind or a missing path."""
+    """``path`` as a Path (``~`` expanded); ConfigError for an unknown kind or a missing path."""
     if kind not in KINDS:
         raise ConfigError(f"unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
-    if not Path(path).exists():
+    if not Path(path).expanduser().exists():
         raise ConfigError(f"{path}: dataset path not found")
-    return Path(path)
+    return Path(path).expanduser()
 
 
 def parse_spec(text: str) -> tuple[str, Path]:

@@ -33,9 +33,24 @@ def default_model_path() -> Path:
     return path
 
 
+#: Keras training outputs: fer-convert turns them into a .tflite the device runs.
+KERAS_SUFFIXES = (".keras", ".h5")
+
+
 def resolve_model(model: str | None) -> Path:
-    """``model`` as a path; None or ``"default"`` mean the packaged model."""
-    return default_model_path() if model in (None, ALIAS) else Path(model)
+    """``model`` as a path; None or ``"default"`` mean the packaged model.
+
+    A Keras model (or a training run's folder) is a ConfigError that says to convert it first.
+    """
+    if model in (None, ALIAS):
+        return default_model_path()
+    path = Path(model)
+    if path.suffix.lower() in KERAS_SUFFIXES or path.is_dir():
+        raise ConfigError(
+            f"{path}: a Keras training model, but fer-edge runs TFLite models: convert it first "
+            f"with `fer-convert {path} --int8` and pass the .tflite it writes"
+        )
+    return path
 
 
 def describe(model: str | None) -> str:

@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -90,6 +91,27 @@ _ROUTINE = (
     "oneDNN custom operations are on",
     "fully_quantize: ",
 )
+#: A native log line's severity letter: absl ("I0000 00:00:17... file.cc:32] ...") or older
+#: TensorFlow ("2023-05-01 12:17:26.168772: I tensorflow/...").
+_SEVERITY = re.compile(r"^(?:([IWEF])\d{4} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d [\d:.]+: ([IWEF]) )")
+#: Native INFO lines (TensorFlow's "Could not find cuda drivers", "This TensorFlow binary is
+#: optimized ...") are chatter: debug, like the rest of TensorFlow's INFO output.
+_LEVELS = {"I": logging.DEBUG, "W": logging.WARNING, "E": logging.ERROR, "F": logging.ERROR}
+
+
+def native_levels(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """(our log level, line) for what native code printed: routine lines debug, lines tagged
+    with a severity at theirs, an untagged line as the tagged line it continues, else warning."""
+    carried = None  # the level of the tagged line that untagged lines continue
+    for line in lines:
+        tag = _SEVERITY.match(line)
+        if any(text in line for text in _ROUTINE):
+            level, carried = logging.DEBUG, None
+        elif tag:
+            level = carried = _LEVELS[tag.group(1) or tag.group(2)]
+        else:
+            level = logging.WARNING if carried is None else carried
+        yield level, line
 
 
 @contextlib.contextmanager
@@ -98,7 +120,7 @@ def native_stderr_to_log() -> Iterator[None]:
 
     The runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to stderr
     whenever a model loads (TensorFlow prints similar lines at import and conversion); such
-    routine lines go to the debug log, anything else as a warning.
+    routine lines go to the debug log, others at their own severity (see :func:`native_levels`).
     """
     try:
         sys.stderr.flush()
@@ -114,10 +136,9 @@ def native_stderr_to_log() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            for line in capture.read().decode(errors="replace").splitlines():
-                if line.strip():
-                    routine = any(text in line for text in _ROUTINE)
-                    log.log(logging.DEBUG if routine else logging.WARNING, "runtime: %s", line)
+            text = capture.read().decode(errors="replace")
+            for level, line in native_levels([x for x in text.splitlines() if x.strip()]):
+                log.log(level, "runtime: %s", line)
 
 
 class Classifier:

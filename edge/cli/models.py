@@ -16,11 +16,29 @@ _MODEL_OPTION = click.option(
 
 
 @click.group(invoke_without_command=True)
+@_MODEL_OPTION
 @click.pass_context
-def models(ctx: click.Context) -> None:
-    """The expression model and the face-detector model (YuNet); without a command: info."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(info)
+def models(ctx: click.Context, model: str | None) -> None:
+    """The expression model and the face-detector model (YuNet), one line each.
+
+    `fer-edge models info` shows the expression model's whole card.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    path = resolve_model(model)
+    card = load_for_model(path)  # checks the sha256: what is listed is what runs
+    size = path.stat().st_size / 1e6
+    click.echo(
+        f"expression model: {describe(model)} ({card.mode}, {card.input_size} px, "
+        f"{len(card.labels)} classes, {size:.1f} MB)"
+    )
+    click.echo(f"face detector:    {_yunet_line()}")
+    click.echo("details: `fer-edge models info` (the model card), `fer-edge models path` (YuNet)")
+
+
+def _yunet_line() -> str:
+    face = modelfiles.find_yunet()
+    return f"YuNet {face}" if face else "YuNet not found (`fer-edge models fetch`; Haar fallback)"
 
 
 @models.command("info")
@@ -30,10 +48,11 @@ def info(model: str | None = None) -> None:
     path = resolve_model(model)
     card = load_for_model(path)  # checks the sha256: what is shown is what runs
     click.echo(f"expression model: {describe(model)}")
-    for key, value in card_summary(path, card):
-        click.echo(f"  {key + ':':<18}{value}")
-    face = modelfiles.find_yunet()
-    click.echo(f"face detector: {f'YuNet {face}' if face else 'YuNet not found; see models path'}")
+    rows = card_summary(path, card)
+    width = max(len(key) for key, _ in rows) + 2
+    for key, value in rows:
+        click.echo(f"  {key + ':':<{width}}{value}")
+    click.echo(f"face detector: {_yunet_line()}")
 
 
 def card_summary(path: Path, card: ModelCard) -> list[tuple[str, str]]:

@@ -73,10 +73,11 @@ def run(config_file: Path | None, **options) -> None:
     signal.signal(signal.SIGHUP, on_hangup)
     summary = daemon.run()
     never = f"; no frame ever arrived ({summary.camera_problem})" if summary.camera_problem else ""
+    unsent = "" if summary.unsent is None else f", {summary.unsent} waiting for the MQTT broker"
     click.echo(
         f"{summary.windows} windows written to {config.resolved_log_dir} "
         f"({summary.frames_processed} frames processed, {summary.records_dropped} records "
-        f"dropped; stopped by {summary.stopped_by}{never})",
+        f"dropped{unsent}; stopped by {summary.stopped_by}{never})",
         err=True,
     )
     if summary.records_dropped and not summary.windows:
@@ -163,11 +164,16 @@ def survey(config_file: Path | None, seconds: float, **options) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help=".png/.html/.csv"
 )
-def report(log_dir: Path, out: Path) -> None:
-    """A timeline of class shares per window; suppressed windows are shown as gaps."""
+@click.option(
+    "--tz",
+    default=None,
+    help="Time zone of the charts' time axis, e.g. Europe/Berlin or UTC [local]; CSV stays UTC.",
+)
+def report(log_dir: Path, out: Path, tz: str | None) -> None:
+    """A timeline of class shares per window; suppressed windows are shown hatched."""
     from ..record.report import write_report
 
-    n = write_report(log_dir, out)
+    n = write_report(log_dir, out, tz)
     click.echo(f"wrote {out} ({n} windows)")
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from .errors import OutputError
 
 
 @contextlib.contextmanager
@@ -14,12 +17,17 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     The temp file keeps ``path``'s suffix (or ``suffix``) so writers that pick a format by
-    extension work. On any exception the temp file is removed and ``path`` is untouched.
+    extension work. On any exception the temp file is removed and ``path`` is untouched. A
+    folder that takes no file raises :class:`OutputError` (one line, exit 73).
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp", dir=target.parent
-    )
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        reason = why_not_writable(target.parent, exc)
+        raise OutputError(f"{target}: cannot create it: {reason}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
@@ -31,6 +39,23 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def why_not_writable(folder: str | os.PathLike, exc: OSError) -> str:
+    """Why no file could be created in ``folder``, in words (``exc``: the failed attempt).
+
+    The system's own words, except where they mislead: "No such file or directory" for a
+    missing folder, or for one that exists but takes no files (/proc, /sys).
+    """
+    folder = Path(folder)
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        if folder.exists() and not folder.is_dir():
+            return f"{folder} is not a folder"
+        if not folder.exists():
+            return f"folder {folder} does not exist"
+        if exc.errno == errno.ENOENT:
+            return f"{folder} takes no new files (a kernel file system such as /proc or /sys?)"
+    return exc.strerror or str(exc)
 
 
 def _umask() -> int:

@@ -40,3 +40,18 @@ class LogWriteError(FerError):
     """A run produced window records but could store none of them (EX_IOERR, 74)."""
 
     exit_code = 74
+
+
+class OutputError(FerError, OSError):
+    """An output file that cannot be created where asked (EX_CANTCREAT, 73).
+
+    Also an :class:`OSError`, so code that handles failed writes keeps handling it.
+    """
+
+    exit_code = 73
+
+
+class LogDirBusy(FerError):
+    """Another daemon writes to the same log folder (EX_TEMPFAIL, 75: retry once it stops)."""
+
+    exit_code = 75

@@ -7,10 +7,18 @@ A torn last line left by a crash is terminated with a newline before appending (
 lines that are not JSON). A failed write (ENOSPC, EIO, ...) drops the record and counts it, and
 cuts the file back to its last whole line; the daemon keeps running. A folder that cannot take a
 record at start (missing permission, read-only, full, not a folder) is a :class:`ConfigError`.
+
+One daemon writes a folder: :meth:`JsonlLog.lock` takes an exclusive lock on its
+``.fer-edge.lock`` (holding the writer's pid) until :meth:`JsonlLog.close`, which removes it; a
+second writer gets :class:`LogDirBusy` naming the first one's pid.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import io
 import json
 import logging
 import os
@@ -20,12 +28,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..contract.errors import ConfigError
+from ..contract.atomic import why_not_writable
+from ..contract.errors import ConfigError, LogDirBusy
 from .timeutil import iso, utc_day
 
 log = logging.getLogger(__name__)
 
 PREFIX, SUFFIX = "fer-edge-", ".jsonl"
+LOCK = ".fer-edge.lock"
 
 
 def log_path(log_dir: str | os.PathLike, day: str) -> Path:
@@ -53,6 +63,7 @@ class JsonlLog:
         self.dropped = 0
         self.last_error: str | None = None
         self._checked: set[Path] = set()
+        self._lock_file: io.BufferedRandom | None = None
 
     def prepare(self) -> None:
         """Create the folder, prune old logs and prove a record can be written there.
@@ -60,6 +71,48 @@ class JsonlLog:
         Raises :class:`ConfigError` naming the folder and the problem otherwise.
         """
         self.check_dir(prune=True)
+
+    def lock(self) -> None:
+        """Be the folder's only writer until :meth:`close`: :class:`LogDirBusy` names the pid
+        of the process that already is. (Held by a file object: released if it is collected.)
+        """
+        where, path = f"log dir {self.log_dir}", self.log_dir / LOCK
+        while self._lock_file is None:
+            try:
+                lock_file = open(path, "a+b")  # held until close()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{where}: cannot create {LOCK} ({exc.strerror or exc})"
+                ) from None
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                lock_file.seek(0)
+                holder = lock_file.read(32).decode("ascii", "replace").strip()
+                lock_file.close()
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    log.warning("%s: cannot lock (%s); run one daemon per folder", where, exc)
+                    return  # a file system without locks (some NFS): run, but say so
+                raise LogDirBusy(
+                    f"{where}: another fer-edge daemon writes there (pid "
+                    f"{holder if holder.isdigit() else 'unknown'}); stop it first or give this "
+                    "one another --log-dir"
+                ) from None
+            if _same_file(lock_file, path):  # not removed by a writer that just closed
+                lock_file.truncate(0)
+                lock_file.write(f"{os.getpid()}\n".encode())
+                lock_file.flush()
+                self._lock_file = lock_file
+            else:
+                lock_file.close()
+
+    def close(self) -> None:
+        """Release and remove the folder's lock (see :meth:`lock`); writing still works."""
+        if self._lock_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self.log_dir / LOCK).unlink()  # while held: a waiting opener sees it is gone
+            self._lock_file.close()
+            self._lock_file = None
 
     def check_dir(self, prune: bool = False) -> None:
         """Create the folder if needed and write, fsync and remove a probe file in it.
@@ -72,6 +125,10 @@ class JsonlLog:
             raise ConfigError(f"{where}: is a file, not a folder")
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = why_not_writable(_nearest_existing(self.log_dir), exc)
+            raise ConfigError(f"{where}: cannot create it ({reason})") from None
+        try:
             if prune:
                 self.prune()
             fd, probe = tempfile.mkstemp(prefix=".fer-edge-probe-", dir=self.log_dir)
@@ -82,7 +139,8 @@ class JsonlLog:
                 os.close(fd)
                 os.unlink(probe)
         except OSError as exc:
-            raise ConfigError(f"{where}: not writable ({exc.strerror or exc})") from None
+            reason = why_not_writable(self.log_dir, exc)
+            raise ConfigError(f"{where}: not writable ({reason})") from None
 
     def write(self, record: dict) -> bool:
         """Append ``record`` (times in epoch seconds) durably, in the file of its start's day.
@@ -169,6 +227,22 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _same_file(opened: io.BufferedRandom, path: Path) -> bool:
+    """Whether ``path`` still names the file ``opened`` is."""
+    try:
+        return os.path.samestat(os.fstat(opened.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return path
 
 
 def _cut_back(fd: int, size: int, path: Path) -> None:
