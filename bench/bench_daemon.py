@@ -87,7 +87,7 @@ def main() -> None:
         clip = tmp / "classroom.avi"
         faces = write_clip(clip)
         cmd = [str(Path(sys.executable).parent / "fer-edge"), "bench", "--model", str(model)]
-        cmd += ["--camera", str(clip), "--frames", str(args.frames), "--json"]
+        cmd += ["--camera", str(clip), "--max-frames", str(args.frames), "--json"]
         cmd += ["--threads", str(args.threads), "--face-model", face_model()]
         cmd += ["--reclassify", str(args.reclassify)]
         done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)

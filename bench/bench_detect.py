@@ -1,6 +1,6 @@
 """Face detection benchmark: recall and precision per face size, per detector setting.
 
-Scenes (tests/scenes.py, seeded): 640x360 real backgrounds from scikit-image with 15-40 copies of
+Scenes (bench/scenes.py, seeded): 640x360 real backgrounds from scikit-image with 15-40 copies of
 the astronaut's face (public domain) 12-48 px wide, rotated ±30°, flipped, darkened, blurred,
 noised, one in five partly covered; every face box is known. A detection matches a face at
 IoU >= 0.3 (greedy by score); unmatched detections are false positives. Prints one JSON object
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_daemon import face_model  # noqa: E402

@@ -40,13 +40,13 @@ def main() -> None:
 
     from fer_train.fit import FitParams
     from fer_train.synth import write_face_folder
-    from fer_train.workflow import Prep, fit_run
+    from fer_train.workflow import DatasetOptions, fit_run
 
     head = np.ascontiguousarray(data.astronaut()[:, :, ::-1][10:230, 120:330])
     with tempfile.TemporaryDirectory(prefix="fer-bench-finetune-") as tmp:
         cache = Path(tmp) / "cache"  # a fresh cache: preparation counts in the total
-        prep = Prep(cache_dir=cache, detector="yunet", face_model=str(YUNET))
-        prep = prep if YUNET.is_file() else Prep(cache_dir=cache)
+        prep = DatasetOptions(cache_dir=cache, detector="yunet", face_model=str(YUNET))
+        prep = prep if YUNET.is_file() else DatasetOptions(cache_dir=cache)
         faces = write_face_folder(Path(tmp) / "faces", head, per_class=args.per_class)
         params = FitParams(
             image_size=None,

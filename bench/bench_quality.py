@@ -23,16 +23,15 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_daemon import face_model  # noqa: E402
 from benchjson import emit  # noqa: E402
 from scenes import ASTRONAUT_FACE, BACKGROUNDS, astronaut, background, face_box  # noqa: E402
 
+from fer_edge.assemble import load_classifier  # noqa: E402
 from fer_edge.classify.prior import correct, prior_for_run  # noqa: E402
 from fer_edge.config import RunConfig  # noqa: E402
-from fer_edge.daemon import load_classifier  # noqa: E402
 from fer_edge.faces.crop import crop_square  # noqa: E402
 from fer_edge.faces.detect import YuNetDetector  # noqa: E402
 from fer_edge.faces.quality import head_pose, sharpness  # noqa: E402
@@ -144,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     n = 8 if args.quick else args.variants
     load_before = os.getloadavg()
-    classifier = load_classifier(RunConfig(threads=args.threads))
+    classifier = load_classifier(RunConfig.from_options({"threads": args.threads}))
     card = classifier.card
     prior = prior_for_run(card, True)
     recipe = card.crop

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_daemon import face_model  # noqa: E402
@@ -114,7 +113,7 @@ def main() -> None:
         faces = write_clip(clip)
         for name, extra in SETTINGS.items():
             cmd = [str(Path(sys.executable).parent / "fer-edge"), "bench", "--camera", str(clip)]
-            cmd += ["--frames", str(frames), "--json", "--threads", str(args.threads)]
+            cmd += ["--max-frames", str(frames), "--json", "--threads", str(args.threads)]
             cmd += ["--face-model", face_model(), *extra]
             done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
             result = json.loads(done.stdout)

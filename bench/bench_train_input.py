@@ -2,7 +2,7 @@
 
 For each backend (one process each, as KERAS_BACKEND is read at import):
 - input pipeline alone: images/s of augmented, class-weighted batches
-  (:class:`fer_train.pipeline.Batches` with the default augmentation, low resolution included)
+  (:class:`fer_train.input_pipeline.Batches` with the default augmentation, low resolution included)
   drawn through Keras' own PyDataset reader with ``--workers`` threads, as ``model.fit`` gets
   them, without a model;
 - training step: images/s of ``train_on_batch`` of the from-scratch ResNet50 (all layers
@@ -44,7 +44,7 @@ def pipeline_rate(size: int, batch: int, batches: int, workers: int) -> float:
     from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
     from fer_train.augment import Augment
-    from fer_train.pipeline import Batches
+    from fer_train.input_pipeline import Batches
 
     n = batch * batches
     images, labels = face_like(n, size), np.arange(n) % 7
@@ -112,7 +112,7 @@ def one_backend(args) -> dict:
 
 
 def main() -> None:
-    from fer_train.pipeline import default_workers
+    from fer_train.input_pipeline import default_workers
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=96)

@@ -28,13 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO.parent / "shared" / "models" / "default" / "fer-resnet50-96-int8.tflite"
 YUNET_TEST_MODEL = REPO.parent / "shared" / "models" / "yunet-test.onnx"
 
-BUILD_TINY = """
-import sys
-sys.path.insert(0, {tests!r})
-from tiny_model import make_tiny_tflite
-print(make_tiny_tflite({out!r}, size=32, mode="int8"))
-"""
-
 
 class LoopedClip:
     """A ``Device`` (read/release) that plays ``clip`` in a loop at ``fps``, like a camera."""
@@ -67,7 +60,7 @@ class LoopedClip:
 
 def _serve(clip: Path, control: Path, args: list[str]) -> None:
     """Be ``fer-edge`` with the looping clip standing in for every live camera."""
-    from fer_edge import daemon
+    from fer_edge import assemble
     from fer_edge.capture.livesource import LiveSource
     from fer_edge.cli import main
 
@@ -84,7 +77,7 @@ def _serve(clip: Path, control: Path, args: list[str]) -> None:
             give_up=give_up,
         )
 
-    daemon.open_source = open_source
+    assemble.open_source = open_source
     main(args, prog_name="fer-edge")
 
 
@@ -101,12 +94,13 @@ def write_looping_clip(path: Path, control: Path, seconds: float = 10.0, fps: in
 
 
 def model_for_bench(tmp: Path) -> Path:
-    """The trained default model when present, else a tiny int8 model (needs TensorFlow)."""
+    """The trained default model: ../shared's copy when present, else the one fer_edge ships
+    (the same file)."""
     if DEFAULT_MODEL.is_file():
         return DEFAULT_MODEL
-    code = BUILD_TINY.format(tests=str(REPO / "tests"), out=str(tmp / "tiny"))
-    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return Path(done.stdout.strip().splitlines()[-1])
+    from fer_edge.classify.packaged_model import default_model_path
+
+    return default_model_path()
 
 
 def face_model() -> Path:

@@ -99,7 +99,7 @@ def main(ctx: click.Context, model: Path, **options) -> None:
     setup_logging(options.pop("verbose"))
     mode = _mode(options)
     use_tensorflow_backend()
-    from .pipeline import ParityError, Request, run
+    from .conversion import ParityError, Request, run
 
     if options["uint8_io"] and mode != "int8":
         raise click.UsageError("--uint8-io applies to --int8 only")

@@ -1,7 +1,9 @@
 """A live table of rooms x class shares from fer-edge's MQTT window records.
 
 Usage: python examples/fleet_view.py BROKER [--port 1883] [--prefix fer-edge]
-Needs paho-mqtt (pip install 'fer-edge[fleet]'). Records carry an id: a repeat is skipped.
+Needs fer-edge with paho-mqtt (pip install 'fer-edge[fleet]'). Records are read through
+fer-edge's WindowRecord (docs/window-record.schema.json describes them for other languages);
+each carries an id, so a repeat is skipped.
 """
 
 import argparse
@@ -9,23 +11,30 @@ import json
 
 import paho.mqtt.client as mqtt
 
-LABELS = ("anger", "disgust", "fear", "happy", "neutral", "sadness", "surprise")
+from fer_edge.contract.labels import LABELS
+from fer_edge.record.timeutil import iso
+from fer_edge.record.window import WindowRecord
+
 HEAD = f"{'site/room':<24}{'window end':<26}" + "".join(f"{x[:7]:>9}" for x in LABELS)
 rooms, seen = {}, set()
 
 
 def on_message(client, userdata, msg):
     _, site, room, _ = msg.topic.rsplit("/", 3)
-    record = json.loads(msg.payload)
-    if record["id"] in seen:
+    try:
+        record = WindowRecord.from_dict(json.loads(msg.payload))
+    except ValueError as exc:
+        print(f"{msg.topic}: not a window record ({exc})", flush=True)
         return
-    seen.add(record["id"])
+    if record.id in seen:
+        return
+    seen.add(record.id)
     rooms[f"{site}/{room}"] = record
     print("\033[2J\033[H" + HEAD)  # clear the screen, then one line a room
     for name, r in sorted(rooms.items()):
-        shares = r.get("shares")  # absent: fewer faces than min-group, suppressed
+        shares = r.shares  # None: fewer faces than min-group, suppressed
         cells = [f"{shares.get(x, 0):>9.0%}" for x in LABELS] if shares else ["  (suppressed)"]
-        print(f"{name:<24}{r['end']:<26}" + "".join(cells), flush=True)
+        print(f"{name:<24}{iso(r.end):<26}" + "".join(cells), flush=True)
 
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

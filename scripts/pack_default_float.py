@@ -23,7 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=REPO.parent / "shared/models/default")
     args = parser.parse_args()
-    from fer_train.default_model import PACKED, pack
+    from fer_train.default_weights import PACKED, pack
 
     manifest = pack(
         args.source / "fer-resnet50-96.keras", args.source / "fer-resnet50-96-int8.json", PACKED

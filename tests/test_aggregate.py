@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fakes import SHA, T0, feed
 
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator
+from helpers.fakes import SHA, T0, feed
 
 
 def test_windows_counts_shares_and_min_group_suppression():
@@ -18,13 +18,14 @@ def test_windows_counts_shares_and_min_group_suppression():
         out += feed(agg, T0 + i, range(3))
     out += agg.advance(T0 + 20)
     full, small = out
-    assert (full["start"], full["end"]) == (T0, T0 + 10)  # epoch seconds: the log formats them
-    assert full["tracks"] == 6 and full["face_observations"] == 60 and full["faces_max"] == 6
-    assert full["counts"]["happy"] == 30 and full["shares"]["neutral"] == 0.5
-    assert full["mean_confidence"] == pytest.approx(0.9)
-    assert not full["suppressed"] and full["model_sha256"] == SHA
-    assert small["suppressed"] and small["tracks"] == 3
-    assert not {"counts", "shares", "mean_confidence"} & small.keys()
+    assert (full.start, full.end) == (T0, T0 + 10)  # epoch seconds: the log formats them
+    assert full.tracks == 6 and full.face_observations == 60 and full.faces_max == 6
+    assert full.counts["happy"] == 30 and full.shares["neutral"] == 0.5
+    assert full.mean_confidence == pytest.approx(0.9)
+    assert not full.suppressed and full.model_sha256 == SHA
+    assert small.suppressed and small.tracks == 3
+    assert (small.counts, small.shares, small.mean_confidence) == (None, None, None)
+    assert not {"counts", "shares", "mean_confidence"} & small.to_dict().keys()
 
 
 def test_camera_gap_is_counted_not_filled_and_partial_flush():
@@ -35,11 +36,11 @@ def test_camera_gap_is_counted_not_filled_and_partial_flush():
     agg.camera_found(T0 + 25)
     feed(agg, T0 + 25, [1])
     last = agg.flush(T0 + 27)
-    assert [r["camera"]["status"] for r in out] == ["gaps", "gaps"]
-    assert out[0]["camera"]["gap_seconds"] == pytest.approx(9)
-    assert out[1]["frames_seen"] == 0 and out[1]["camera"]["gap_seconds"] == pytest.approx(10)
-    assert last["partial"] and last["camera"]["gap_seconds"] == pytest.approx(5)
-    assert last["frames_processed"] == 1
+    assert [r.camera.status for r in out] == ["gaps", "gaps"]
+    assert out[0].camera.gap_seconds == pytest.approx(9)
+    assert out[1].frames_seen == 0 and out[1].camera.gap_seconds == pytest.approx(10)
+    assert last.partial and last.camera.gap_seconds == pytest.approx(5)
+    assert last.frames_processed == 1
 
 
 def test_one_frame_tracks_do_not_count_towards_min_group():
@@ -47,5 +48,5 @@ def test_one_frame_tracks_do_not_count_towards_min_group():
     feed(agg, T0, range(4))
     feed(agg, T0 + 1, list(range(4)) + [99])  # a one-frame flicker: not a fifth person
     (record,) = agg.advance(T0 + 10)
-    assert record["tracks"] == 4 and record["suppressed"]
-    assert record["face_observations"] == 9 and record["faces_max"] == 5
+    assert record.tracks == 4 and record.suppressed
+    assert record.face_observations == 9 and record.faces_max == 5

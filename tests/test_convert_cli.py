@@ -9,14 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers.skips import needs
 
 needs("tensorflow")
 
 from click.testing import CliRunner  # noqa: E402
-from tiny_model import separable_set, train_tiny_keras  # noqa: E402
 
-from fer_convert import sources  # noqa: E402
+from fer_convert import calibration  # noqa: E402
 from fer_convert.cli import EXIT_PARITY, main  # noqa: E402
 from fer_edge.contract.card import ModelCard, load_for_model, sha256_file, write_card  # noqa: E402
 from fer_edge.contract.errors import ConfigError  # noqa: E402
@@ -24,6 +23,7 @@ from fer_edge.contract.labels import FER2013_CODES, LABELS  # noqa: E402
 from fer_edge.contract.recipe import CropRecipe  # noqa: E402
 from fer_train import data as train_data  # noqa: E402
 from fer_train.prepare import Prepared  # noqa: E402
+from helpers.tiny_model import separable_set, train_tiny_keras  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
@@ -79,7 +79,7 @@ def trained():
 @pytest.fixture
 def fake_data(monkeypatch):
     data = FakeRunData({"train": separable_set(10, seed=1), "test": separable_set(6, seed=2)})
-    monkeypatch.setattr(sources, "_data", lambda: data)
+    monkeypatch.setattr(calibration, "_data", lambda: data)
     return data
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_convert import parity, sources
+from fer_convert import calibration, parity
 from fer_edge.contract.labels import LABELS
 from fer_train.prepare import Prepared
 
@@ -16,7 +16,7 @@ def test_calibration_images_are_stratified_by_class_and_source():
     datasets = np.array(["fer2013"] * 95 + ["jaffe"] * 5)
     images = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
     prepared = Prepared(images, labels, datasets, np.full(n, "train"), np.full(n, ""), {})
-    out = sources.calibration_images(prepared, 12, seed=1)
+    out = calibration.calibration_images(prepared, 12, seed=1)
     assert out.shape == (12, 4, 4, 3) and out.dtype == np.uint8
     picked = out[:, 0, 0, 0].astype(int)  # the image's value is its index
     assert len(set(picked.tolist())) == 12
@@ -63,7 +63,7 @@ def test_compare_passes_at_threshold():
 def test_conversion_crops_by_the_recipe_the_model_was_trained_with(tmp_path):
     import json
 
-    from fer_convert.pipeline import Source
+    from fer_convert.conversion import Source
     from fer_edge.contract.recipe import CropRecipe
 
     run = tmp_path / "run"

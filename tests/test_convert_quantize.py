@@ -5,17 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers.skips import needs
 
 needs("tensorflow")
-
-from tiny_model import make_tiny_tflite, separable_set, train_tiny_keras  # noqa: E402
 
 from fer_convert.quantize import MODES, convert  # noqa: E402
 from fer_edge.classify.runtime import Classifier, select_runtime  # noqa: E402
 from fer_edge.contract.card import load_for_model, read_card, sha256_file  # noqa: E402
 from fer_edge.contract.errors import ConfigError, ModelFileError  # noqa: E402
 from fer_edge.contract.recipe import CropRecipe  # noqa: E402
+from helpers.tiny_model import make_tiny_tflite, separable_set, train_tiny_keras  # noqa: E402
 
 pytestmark = pytest.mark.tf
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from fer_edge.contract.recipe import CropRecipe
-from fer_edge.faces.crop import crop_square
+from fer_edge.faces.crop import crop_faces, crop_square
+from fer_edge.faces.detect import YuNetDetector
 
 
 def test_crop_is_square_rgb_of_the_recipe_size():
@@ -63,3 +64,14 @@ def test_alignment_levels_tilted_eyes():
     unaligned = crop_square(image, (50, 50, 100, 100), CropRecipe(100, 0.0, align=False))
     dark = np.argwhere(unaligned.min(axis=2) < 100)
     assert abs(dark[dark[:, 1] < 50][:, 0].mean() - dark[dark[:, 1] >= 50][:, 0].mean()) > 15
+
+
+def test_crops_of_detections_follow_the_recipe(yunet_model, astronaut_bgr):
+    detector = YuNetDetector(yunet_model)
+    faces = detector.detect(astronaut_bgr)
+    crops = crop_faces(astronaut_bgr, faces, CropRecipe(64))
+    assert crops.shape == (1, 64, 64, 3) and crops.dtype == np.uint8
+    # the crop of a crop is still a face
+    again = detector.detect(cv2.resize(crops[0][:, :, ::-1], (160, 160)))
+    assert len(again) == 1
+    assert crop_faces(astronaut_bgr, [], CropRecipe(64)).shape == (0, 64, 64, 3)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from fakes import SHA, NoFaces, Notes, frames, live, scripted_opener
 
 from fer_edge.config import build_config
 from fer_edge.record.jsonl import read_records
+from helpers.fakes import SHA, NoFaces, Notes, frames, live, scripted_opener
 
 
 def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):
+    from fer_edge.assemble import build_pipeline
     from fer_edge.contract.card import ModelCard
     from fer_edge.contract.recipe import CropRecipe
     from fer_edge.daemon import Daemon
@@ -24,7 +25,9 @@ def test_daemon_records_a_camera_gap_from_a_live_source(tmp_path):
     config = build_config(None, {"model": "m", "log_dir": str(tmp_path), "max_frames": 10})
     notes = Notes()
     daemon = Daemon(
-        config, classifier=Classifier(), detector=NoFaces(), source=source, notifier=notes
+        build_pipeline(
+            config, classifier=Classifier(), detector=NoFaces(), source=source, notifier=notes
+        )
     )
     summary = daemon.run()
     assert summary.frames_seen == 10 and summary.stopped_by == "max-frames"

@@ -13,21 +13,21 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier, clip_config
 
-from conftest import REPO, START, needs, write_face_clip
+from fer_edge.assemble import build_pipeline
 from fer_edge.cli import main
 from fer_edge.contract.card import ModelCard, read_card, sha256_file, write_card
 from fer_edge.contract.labels import LABELS
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import log_path, read_records
+from helpers import REPO
+from helpers.clips import START, write_face_clip
+from helpers.fakes import NO_GATE, FakeClassifier, clip_config
+from helpers.skips import needs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
-
-#: The quality gate off: the test clip's faces are ~17 px (tests/test_quality.py tests the gate).
-NO_GATE = {"readable_face": 0.0, "max_yaw": 0.0, "max_pitch": 0.0, "min_sharpness": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_daemon_windows_follow_the_video_and_are_reproducible(tmp_path, clip, yu
     for name in ("a", "b"):
         config = clip_config(clip, yunet_model, tmp_path / name, **NO_GATE)
         classifier = FakeClassifier()
-        summary = Daemon(config, classifier=classifier).run()
+        summary = Daemon(build_pipeline(config, classifier=classifier)).run()
         assert summary.frames_processed == 30
         assert all(n >= 12 for n in classifier.calls)  # all faces of a frame in one call
         runs.append(list(read_records(tmp_path / name)))
@@ -57,7 +57,7 @@ def test_daemon_windows_follow_the_video_and_are_reproducible(tmp_path, clip, yu
 
 def test_min_group_suppresses_small_windows(tmp_path, clip, yunet_model):
     config = clip_config(clip, yunet_model, tmp_path, min_group=40)
-    Daemon(config, classifier=FakeClassifier()).run()
+    Daemon(build_pipeline(config, classifier=FakeClassifier())).run()
     records = list(read_records(tmp_path))
     assert records and all(r["suppressed"] for r in records)
     assert not any({"counts", "shares", "mean_confidence"} & r.keys() for r in records)
@@ -65,7 +65,7 @@ def test_min_group_suppresses_small_windows(tmp_path, clip, yunet_model):
 
 def test_max_fps_drops_and_counts_frames(tmp_path, clip, yunet_model):
     config = clip_config(clip, yunet_model, tmp_path, window=10.0, max_fps=5.0)
-    Daemon(config, classifier=FakeClassifier()).run()
+    Daemon(build_pipeline(config, classifier=FakeClassifier())).run()
     (record,) = read_records(tmp_path)
     assert (record["frames_seen"], record["frames_processed"], record["frames_dropped"]) == (
         30,
@@ -79,7 +79,7 @@ def test_max_fps_drops_and_counts_frames(tmp_path, clip, yunet_model):
 def test_full_disk_keeps_the_daemon_running(tmp_path, clip, yunet_model):
     log_path(tmp_path, "2026-01-05").symlink_to("/dev/full")
     config = clip_config(clip, yunet_model, tmp_path)
-    summary = Daemon(config, classifier=FakeClassifier()).run()
+    summary = Daemon(build_pipeline(config, classifier=FakeClassifier())).run()
     assert summary.frames_processed == 30 and summary.records_dropped == 3
     assert summary.windows == 0  # a dropped record is never counted as written
 
@@ -88,7 +88,7 @@ def test_full_disk_keeps_the_daemon_running(tmp_path, clip, yunet_model):
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     needs("tensorflow")
-    from tiny_model import make_tiny_tflite
+    from helpers.tiny_model import make_tiny_tflite
 
     return make_tiny_tflite(tmp_path_factory.mktemp("model"), size=32, mode="int8")
 
@@ -174,10 +174,11 @@ for m in pkgutil.walk_packages(fer_edge.__path__, "fer_edge."):
     if not m.name.endswith("__main__"):
         importlib.import_module(m.name)
 from fer_edge.config import build_config
+from fer_edge.assemble import build_pipeline
 from fer_edge.daemon import Daemon
 config = build_config(None, {{"model": {str(tiny_model)!r}, "camera": {str(clip)!r},
                              "log_dir": {str(tmp_path / "logs")!r}, "window": 1.0}})
-summary = Daemon(config).run()
+summary = Daemon(build_pipeline(config)).run()
 assert summary.frames_processed == 30, summary
 bad = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras"))
 print("TF-MODULES", bad)
@@ -232,7 +233,7 @@ def _with(card: ModelCard, **changes) -> ModelCard:
 def test_bench_and_doctor_cli(tmp_path, tiny_model, clip, yunet_model):
     runner = CliRunner()
     common = ["--model", str(tiny_model), "--camera", str(clip), "--face-model", str(yunet_model)]
-    result = runner.invoke(main, ["bench", *common, "--frames", "40", "--json"])
+    result = runner.invoke(main, ["bench", *common, "--max-frames", "40", "--json"])
     assert result.exit_code == 0, result.output
     bench = json.loads(result.stdout)
     assert bench["frames"] == 40  # the 30-frame clip is replayed

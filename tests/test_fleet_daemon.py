@@ -6,13 +6,14 @@ import json
 import time
 import urllib.request
 
-from fakes import FakeClassifier, clip_config
-from mosquitto import Broker, Subscriber, free_port
 from test_daemon_run import clip  # noqa: F401 - the clip fixture
 
-from conftest import REPO, needs
+from fer_edge.assemble import build_pipeline
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import read_records
+from helpers.fakes import FakeClassifier, clip_config
+from helpers.mosquitto import Broker, Subscriber, free_port
+from helpers.skips import needs
 
 needs("paho.mqtt")
 needs("prometheus_client")
@@ -20,7 +21,7 @@ needs("prometheus_client")
 
 def run_daemon(tmp_path, clip, yunet_model, **options):  # noqa: F811
     config = clip_config(clip, yunet_model, tmp_path / "logs", **options)
-    daemon = Daemon(config, classifier=FakeClassifier())
+    daemon = Daemon(build_pipeline(config, classifier=FakeClassifier()))
     daemon.run()
     return daemon
 
@@ -73,10 +74,7 @@ def _looping_daemon_args(tmp_path, yunet_model, broker):
     """`fer-edge run` arguments for the real daemon on a camera-like looping clip (bench's
     daemon_harness), publishing to ``broker``; returns (harness module, clip, control, logs,
     args)."""
-    import sys
-
-    sys.path.insert(0, str(REPO / "bench"))
-    import daemon_harness
+    import daemon_harness  # bench/ (pytest's pythonpath)
 
     looping, control, logs = tmp_path / "clip.avi", tmp_path / "control", tmp_path / "logs"
     daemon_harness.write_looping_clip(looping, control, seconds=4)

@@ -15,14 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
-from mosquitto import Broker, Subscriber, make_ca, make_server_cert
 
-from conftest import needs
 from fer_edge.config import build_config
 from fer_edge.contract.errors import ConfigError
 from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
 from fer_edge.fleet.outbox import Outbox
-from fer_edge.record.jsonl import JsonlLog, as_logged, read_records
+from fer_edge.record.jsonl import JsonlLog, read_records
+from fer_edge.record.window import WindowRecord
+from helpers.fakes import record
+from helpers.mosquitto import Broker, Subscriber, make_ca, make_server_cert
+from helpers.skips import needs
 
 needs("paho.mqtt")
 
@@ -38,12 +40,9 @@ def settings(broker: Broker, **options) -> MqttSettings:
     return MqttSettings.from_config(config)
 
 
-def window(i: int, suppressed: bool = False) -> dict:
-    """A window record as the daemon hands it to the log (times in epoch seconds)."""
-    record = {"start": T0 + 60 * i, "end": T0 + 60 * (i + 1), "suppressed": suppressed}
-    if not suppressed:
-        record["shares"] = {"happy": 1.0}
-    return record
+def window(i: int, suppressed: bool = False) -> WindowRecord:
+    """The ``i``-th minute's window record, as the daemon hands it to the log."""
+    return record(T0 + 60 * i, suppressed=suppressed)
 
 
 def ids(payloads: list[bytes]) -> list[str]:
@@ -62,16 +61,16 @@ def test_records_arrive_in_order_with_a_retained_status(tmp_path, broker):
     log.prepare()
     sub = Subscriber(broker, "fer-edge/s1/r1/#")
     written = [window(i, suppressed=(i == 2)) for i in range(5)]
-    for record in written[:3]:
-        log.write(record)
+    for r in written[:3]:
+        log.write(r)
     publisher = MqttPublisher(settings(broker), log.log_dir, SHA)
     publisher.start()
-    for record in written[3:]:
-        log.write(record)
+    for r in written[3:]:
+        log.write(r)
         publisher.notify()
     got = sub.wait_for("windows", 5)
-    assert ids(got) == [as_logged(r)["id"] for r in written]
-    assert [json.loads(p) for p in got] == [as_logged(r) for r in written]  # what the log holds
+    assert ids(got) == [r.id for r in written]
+    assert [json.loads(p) for p in got] == [r.to_dict() for r in written]  # what the log holds
     assert "shares" not in json.loads(got[2])  # a suppressed window stays suppressed
     status = json.loads(sub.payloads("status")[0])
     assert status["state"] == "online" and status["model_sha256"] == SHA
@@ -167,7 +166,7 @@ def test_bad_ca_is_one_clear_line_and_tls_works_with_the_right_one(tmp_path, cap
     sub = Subscriber(broker, "fer-edge/s1/r1/windows", ca_certs=str(ca[0]))
     good = MqttPublisher(settings(broker, mqtt_ca_file=str(ca[0])), log.log_dir, SHA)
     good.start()
-    assert ids(sub.wait_for("windows", 1)) == [as_logged(window(0))["id"]]
+    assert ids(sub.wait_for("windows", 1)) == [window(0).id]
     good.stop()
     sub.close()
     broker.stop()
@@ -211,7 +210,7 @@ def test_the_backlog_is_bounded_with_a_warning(tmp_path, caplog):
     outbox = Outbox(tmp_path, limit=5)
     with caplog.at_level(logging.WARNING):
         pending = outbox.pending()
-    assert [e.record["id"] for e in pending] == [as_logged(window(i))["id"] for i in range(7, 12)]
+    assert [e.record for e in pending] == [window(i) for i in range(7, 12)]
     assert "exceeds the limit of 5" in caplog.text and outbox.skipped == 7
     assert Outbox(tmp_path, limit=5).pending() == pending  # the skip is remembered
 
@@ -227,15 +226,20 @@ def test_the_example_subscriber_prints_rooms_and_shares(tmp_path, broker):
         time.sleep(0.05)
     publisher.stop()  # sent and acknowledged: the last window is retained on the broker
     example = Path(__file__).resolve().parents[1] / "examples" / "fleet_view.py"
-    proc = subprocess.Popen(
-        [sys.executable, str(example), "127.0.0.1", "--port", str(broker.port)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    time.sleep(3)
+    out = tmp_path / "view.txt"
+    with open(out, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, str(example), "127.0.0.1", "--port", str(broker.port)],
+            stdout=fh,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + 20  # a loaded machine starts Python slowly
+    while "100%" not in out.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
     proc.terminate()
-    text = proc.communicate(timeout=10)[0]
+    proc.wait(timeout=10)
+    text = out.read_text()
     assert "s1/r1" in text and "100%" in text  # the room, and its happy share of 1.0
 
 
@@ -243,15 +247,15 @@ def test_doctor_checks_the_broker_and_the_metrics_port(tmp_path, broker):
     from fer_edge.tools.doctor import _fleet
 
     config = build_config(None, {"mqtt_host": "127.0.0.1", "mqtt_port": broker.port})
-    ((ok, name, detail),) = _fleet(config)
-    assert ok and name == "mqtt" and "reachable" in detail
+    ((status, name, detail),) = _fleet(config)
+    assert status == "PASS" and name == "mqtt" and "reachable" in detail
     broker.stop()
-    ((ok, _, detail),) = _fleet(config)
-    assert not ok and "not reachable" in detail
+    ((status, _, detail),) = _fleet(config)
+    assert status == "FAIL" and "not reachable" in detail
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         port = busy.getsockname()[1]
-        ((ok, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
-    assert not ok and name == "metrics"
+        ((status, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
+    assert status == "FAIL" and name == "metrics"

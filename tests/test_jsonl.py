@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from fakes import T0, record
 
-from fer_edge.record.jsonl import JsonlLog, log_path, read_records
+from fer_edge.record.jsonl import JsonlLog, log_path, read_records, read_windows
 from fer_edge.record.timeutil import iso, parse_iso
+from helpers.fakes import T0, record
 
 
 def test_log_torn_line_is_terminated_and_skipped(tmp_path):
@@ -57,10 +57,14 @@ def test_prune_by_age(tmp_path):
 def test_the_log_formats_times_and_the_id_once_in_the_start_days_file(tmp_path):
     log = JsonlLog(tmp_path)
     late = parse_iso("2026-01-05T23:59:30Z")
-    window = {"start": late, "end": late + 60.5, "x": 1}
+    window = record(late, end=late + 60.5)
     assert log.write(window)
-    assert window == {"start": late, "end": late + 60.5, "x": 1}  # the caller's record unchanged
-    assert log_path(tmp_path, "2026-01-05").read_bytes() == (
-        b'{"id":"2026-01-05T23:59:30.000Z/2026-01-06T00:00:30.500Z",'
-        b'"start":"2026-01-05T23:59:30.000Z","end":"2026-01-06T00:00:30.500Z","x":1}\n'
+    assert (
+        log_path(tmp_path, "2026-01-05")
+        .read_bytes()
+        .startswith(
+            b'{"id":"2026-01-05T23:59:30.000Z/2026-01-06T00:00:30.500Z","schema":1,'
+            b'"start":"2026-01-05T23:59:30.000Z","end":"2026-01-06T00:00:30.500Z","source":"file",'
+        )
     )
+    assert list(read_windows(tmp_path)) == [window]  # read back as the same record

@@ -9,12 +9,13 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from fakes import FakeClassifier
 
-from conftest import START, needs, write_face_clip
 from fer_edge.cli import main
 from fer_edge.contract.errors import LogDirBusy
 from fer_edge.record.jsonl import LOCK, JsonlLog, read_records
+from helpers.clips import START, write_face_clip
+from helpers.fakes import FakeClassifier
+from helpers.skips import needs
 
 HOLDER = """
 import sys, time
@@ -29,7 +30,7 @@ time.sleep(60)
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    monkeypatch.setattr("fer_edge.daemon.load_classifier", lambda config: FakeClassifier())
+    monkeypatch.setattr("fer_edge.assemble.load_classifier", lambda config: FakeClassifier())
 
 
 def error_lines(output: str) -> list[str]:
@@ -82,7 +83,7 @@ def test_a_finished_run_frees_its_log_dir_for_the_next(tmp_path, head_bgr):
     args += ["--window", "1", "--detector", "haar", "--log-dir", str(tmp_path / "logs")]
     runner = CliRunner()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("fer_edge.daemon.load_classifier", lambda config: FakeClassifier())
+        patch.setattr("fer_edge.assemble.load_classifier", lambda config: FakeClassifier())
         for _ in range(2):  # a Daemon object that outlives its run holds no lock
             result = runner.invoke(main, args)
             assert result.exit_code == 0, result.output
@@ -105,7 +106,7 @@ def test_the_last_line_counts_records_still_waiting_for_the_mqtt_broker(
     tmp_path, head_bgr, fake_model
 ):
     needs("paho.mqtt")
-    from mosquitto import free_port
+    from helpers.mosquitto import free_port
 
     clip = write_face_clip(tmp_path / "c.avi", head_bgr, 30)
     logs = tmp_path / "logs"

@@ -13,7 +13,7 @@ from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces.detect import Face
 from fer_edge.faces.quality import QualityGate, head_pose, sharpness
 from fer_edge.faces.tracker import IouTracker
-from fer_edge.pipeline import FramePipeline
+from fer_edge.frame_pipeline import FramePipeline
 from fer_edge.record.aggregate import WindowAggregator
 
 SHA = "ab" * 32
@@ -221,20 +221,20 @@ def test_window_counts_unreadable_faces_apart_and_shares_readable_ones():
             ]
         )
     (record,) = agg.advance(10.0)
-    assert record["face_observations"] == 20 and record["tracks"] == 5
-    assert (record["faces_readable"], record["faces_unreadable"]) == (12, 8)
-    assert record["unreadable"] == {"small": 4, "down": 4}
-    assert record["readable_tracks"] == 3 and not record["suppressed"]
-    assert sum(record["counts"].values()) == 12
-    assert record["shares"]["happy"] == pytest.approx(2 / 3, abs=1e-3)
-    assert record["mean_confidence"] == pytest.approx(0.8, abs=1e-3)
+    assert record.face_observations == 20 and record.tracks == 5
+    assert (record.faces_readable, record.faces_unreadable) == (12, 8)
+    assert record.unreadable == {"small": 4, "down": 4}
+    assert record.readable_tracks == 3 and not record.suppressed
+    assert sum(record.counts.values()) == 12
+    assert record.shares["happy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert record.mean_confidence == pytest.approx(0.8, abs=1e-3)
     # five people present but only two readable: the class figures are withheld
     for _ in range(4):
         agg.frame(processed=True)
         agg.faces([(1, 3, 0.9), (2, 3, 0.9), *[(k, None, 0.0, "turned") for k in (3, 4, 5)]])
     (record,) = agg.advance(20.0)
-    assert record["tracks"] == 5 and record["readable_tracks"] == 2
-    assert record["suppressed"] and "shares" not in record and "counts" not in record
+    assert record.tracks == 5 and record.readable_tracks == 2
+    assert record.suppressed and record.shares is None and record.counts is None
 
 
 def test_config_checks_the_new_options():

@@ -7,15 +7,15 @@ from datetime import datetime, timezone
 
 import pytest
 from click.testing import CliRunner
-from fakes import SHA, T0, feed
-from osfaults import tmpfs
 
-from conftest import needs
 from fer_edge.cli import main
 from fer_edge.contract.labels import LABELS
 from fer_edge.record.aggregate import WindowAggregator
-from fer_edge.record.jsonl import JsonlLog, read_records
+from fer_edge.record.jsonl import JsonlLog, read_windows
 from fer_edge.record.report import write_report
+from helpers.fakes import SHA, T0, feed, record
+from helpers.osfaults import tmpfs
+from helpers.skips import needs
 
 
 def write_log(log_dir, starts=(T0, T0 + 10), groups=(6, 2)) -> JsonlLog:
@@ -89,10 +89,11 @@ def gap_log(log_dir):
     log = JsonlLog(log_dir)
     log.check_dir()
     for i, start in enumerate(starts):
-        record = {"start": start, "end": start + 60, "suppressed": i == 5}
-        if i != 5:
-            record["shares"] = dict.fromkeys(LABELS, 0.0) | {"happy": 0.75, "neutral": 0.25}
-        log.write(record)
+        if i == 5:
+            log.write(record(start, suppressed=True))
+        else:
+            shares = dict.fromkeys(LABELS, 0.0) | {"happy": 0.75, "neutral": 0.25}
+            log.write(record(start, shares=shares))
     return log_dir
 
 
@@ -100,7 +101,7 @@ def rendered(tmp_path, tz):
     needs("matplotlib")
     from fer_edge.record.report import _rows, plot, resolve_tz
 
-    rows = _rows(list(read_records(gap_log(tmp_path / "logs"))))
+    rows = _rows(list(read_windows(gap_log(tmp_path / "logs"))))
     fig = plot(rows, resolve_tz(tz))
     fig.canvas.draw()
     return fig, fig.axes[0]

@@ -14,7 +14,7 @@ from fer_edge.faces.detect import Face
 from fer_edge.faces.factory import build_detector
 from fer_edge.faces.scale import DownscaledDetector, copy_size
 from fer_edge.faces.tracker import IouTracker, iou
-from fer_edge.pipeline import FramePipeline
+from fer_edge.frame_pipeline import FramePipeline
 
 
 class Fixed:

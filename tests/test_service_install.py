@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -72,9 +73,9 @@ def test_dry_run_prints_every_step_and_writes_nothing(tmp_path, model):
     lines = result.output.splitlines()
     assert all(line.startswith("would ") for line in lines)
     out = result.output
-    assert f"copy {model} -> /etc/fer-edge/model.tflite" in out
-    assert "write /etc/fer-edge/config.toml (default config)" in out
-    assert "write /etc/systemd/system/fer-edge.service (unit)" in out
+    assert f"copy {model} -> {root}/etc/fer-edge/model.tflite" in out  # where it goes
+    assert f"write {root}/etc/fer-edge/config.toml (default config)" in out
+    assert f"write {root}/etc/systemd/system/fer-edge.service (unit)" in out
     assert "systemctl enable --now fer-edge.service" in out
 
 
@@ -122,7 +123,7 @@ def test_reinstall_keeps_the_installed_face_model(tmp_path, model, yunet_model):
     install(root, "--model", str(model), "--face-model", str(yunet_model))
     (root / "etc/fer-edge/config.toml").unlink()
     result = install(root)  # the YuNet source is gone from the lookup path: keep the copy
-    assert f"keep {service.FACE_MODEL} (installed before)" in result.output
+    assert f"keep {root}{service.FACE_MODEL} (installed before)" in result.output
     config = build_config(root / "etc/fer-edge/config.toml")
     assert config.face_model == str(service.FACE_MODEL)
 
@@ -135,7 +136,7 @@ def test_reinstall_never_overwrites_the_config(tmp_path, model):
     config.write_text(edited)
     result = install(root, "--camera", "1")  # no --model: the installed one stays
     assert config.read_text() == edited
-    assert "keep /etc/fer-edge/config.toml" in result.output
+    assert f"keep {root}/etc/fer-edge/config.toml" in result.output
     assert (root / "etc/fer-edge/model.tflite").read_bytes() == model.read_bytes()
 
 
@@ -159,11 +160,11 @@ def test_uninstall_keeps_an_edited_config(tmp_path, model):
     config = root / "etc/fer-edge/config.toml"
     config.write_text(config.read_text() + "window = 30\n")
     dry = cli("uninstall-service", "--root", str(root), "--dry-run")
-    assert "would remove /etc/fer-edge/model.tflite" in dry.output
+    assert f"would remove {root}/etc/fer-edge/model.tflite" in dry.output
     assert (root / "etc/fer-edge/model.tflite").exists()
 
     result = cli("uninstall-service", "--root", str(root))
-    assert "keep /etc/fer-edge/config.toml (changed since it was installed)" in result.output
+    assert f"keep {root}/etc/fer-edge/config.toml (changed since it was installed)" in result.output
     assert tree(root) == {"etc/fer-edge/config.toml": config.read_bytes()}
 
 
@@ -177,7 +178,7 @@ def test_a_model_whose_card_does_not_match_is_refused(tmp_path, model):
 
 
 def test_first_install_without_model_installs_the_packaged_default(tmp_path, model):
-    from fer_edge.classify.default_model import default_model_path
+    from fer_edge.classify.packaged_model import default_model_path
 
     root = tmp_path / "root"
     assert cli("install-service", "--root", str(root)).exit_code == 0
@@ -208,9 +209,17 @@ def test_a_real_install_needs_systemd_running(monkeypatch, tmp_path):
     assert ran == []
 
 
-@pytest.mark.parametrize("path", ["/home/pi/fer-edge-venv/bin/python3", "/root/venv/bin/python"])
-def test_an_environment_under_home_is_refused(path):
-    with pytest.raises(FerError, match="/opt"):
+@pytest.mark.parametrize(
+    "path, why",
+    [
+        ("/home/pi/fer-edge-venv/bin/python3", "ProtectHome"),
+        ("/root/venv/bin/python", "ProtectHome"),
+        ("/tmp/venv/bin/python", "under /tmp (PrivateTmp=yes"),
+        ("/var/tmp/fer/bin/python", "under /var/tmp (PrivateTmp=yes"),
+    ],
+)
+def test_an_environment_the_service_cannot_see_is_refused(path, why):
+    with pytest.raises(FerError, match=rf"{re.escape(why)}.*/opt"):
         service.check_reachable(python=path, prefix="/opt/x")
     service.check_reachable(python="/opt/fer-edge/bin/python3", prefix="/opt/fer-edge")
 
@@ -241,7 +250,7 @@ def test_service_state_asks_systemctl(monkeypatch, tmp_path, show, state):
 
 
 @pytest.mark.parametrize(
-    "state, ok", [("active (running)", True), ("not installed", True), ("failed", False)]
+    "state, ok", [("active (running)", "PASS"), ("not installed", "PASS"), ("failed", "FAIL")]
 )
 def test_doctor_reports_the_service_state(monkeypatch, state, ok):
     from fer_edge.tools import doctor
@@ -273,3 +282,35 @@ def test_mqtt_or_metrics_in_the_config_open_only_what_they_need(tmp_path, model)
     assert cli("install-service", "--root", str(root)).exit_code == 0
     assert not dropin.exists()  # MQTT switched off: the network is closed again
     assert cli("uninstall-service", "--root", str(root)).exit_code == 0
+
+
+def test_a_camera_file_is_written_as_an_absolute_path(tmp_path, model, monkeypatch):
+    (tmp_path / "demo-out").mkdir()
+    (tmp_path / "demo-out/astronaut.avi").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "root"
+    install(root, "--model", str(model), "--camera", "demo-out/astronaut.avi")
+    config = build_config(root / "etc/fer-edge/config.toml")
+    assert config.camera == str(tmp_path / "demo-out/astronaut.avi")
+    result = cli("install-service", "--root", str(tmp_path / "r2"), "--camera", "nope.avi")
+    assert result.exit_code == 1 and "camera nope.avi: no such video file" in result.output
+
+
+def test_the_default_config_states_every_option_from_its_field():
+    from fer_edge.config import OPTIONS, load_toml
+
+    text = service.default_config("0", face_model=True)
+    lines = [line[2:] if re.match(r"# [a-z_]+ = ", line) else line for line in text.splitlines()]
+    options = load_toml_text("\n".join(lines), load_toml)
+    assert set(options) == set(OPTIONS)  # each option once, uncommented: a valid config
+    assert options["window"] == 60.0 and options["min_group"] == 5
+    assert "Range [1, 86400]" in text and "One of: auto, yunet, haar" in text
+
+
+def load_toml_text(text, load_toml):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.toml"
+        path.write_text(text)
+        return load_toml(path)

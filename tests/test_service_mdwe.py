@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers.skips import needs
 
 MDWE_PRELUDE = textwrap.dedent(
     """

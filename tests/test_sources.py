@@ -6,14 +6,14 @@ import time
 
 import numpy as np
 import pytest
-from fakes import T0, frames, live, scripted_opener
 
-from conftest import START
 from fer_edge.capture.devices import open_source
 from fer_edge.capture.events import DROPPED, FOUND, FRAME, HEARTBEAT, LOST, RETRYING, SourceLost
 from fer_edge.capture.filesource import FileSource
 from fer_edge.contract.errors import ConfigError
 from fer_edge.record.timeutil import parse_iso
+from helpers.clips import START
+from helpers.fakes import T0, frames, live, scripted_opener
 
 
 def collect(source, want, limit=5.0, until=None):

@@ -7,11 +7,11 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from conftest import write_face_clip
 from fer_edge.cli import main
 from fer_edge.contract.card import ModelCard
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.tools.survey import Survey, expected_accuracy, face_size_table
+from helpers.clips import write_face_clip
 
 TABLE = {"20": 0.437, "24": 0.522, "32": 0.589, "48": 0.619}
 

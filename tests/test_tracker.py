@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from fakes import onehot
 
 from fer_edge.faces.tracker import IouTracker, iou
+from helpers.fakes import onehot
 
 
 def test_tracker_links_moving_faces_and_smooths_a_one_frame_flip():

@@ -25,10 +25,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import needs
 from fer_edge.contract.card import read_card
 from fer_edge.contract.labels import LABELS
 from fer_train.synth import pattern, write_fer2013_csv
+from helpers.skips import needs
 
 pytestmark = pytest.mark.slow
 

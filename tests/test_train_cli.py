@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers.skips import needs
 
 needs("tensorflow")
 

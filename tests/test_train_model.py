@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers.skips import needs
 
 needs("tensorflow")
 

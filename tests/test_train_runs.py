@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from conftest import needs
+from helpers.skips import needs
 
 needs("tensorflow")
 

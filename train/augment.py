@@ -1,8 +1,8 @@
 """Training augmentation on the host (OpenCV, uint8), outside any backend's compiled graph.
 
-Keras' in-graph augmentation layers stalled the JAX and PyTorch backends (a step of 1.3 s at
-64 px on PyTorch; no first step after 12 minutes on JAX, on an H100), so augmentation runs on
-CPU workers (:mod:`fer_train.pipeline`) and the model holds none. Per image:
+Keras' in-graph augmentation layers stalled the JAX and PyTorch backends (docs/RESULTS.md), so
+augmentation runs on CPU workers (:mod:`fer_train.input_pipeline`) and the model holds none.
+Per image:
 
 1. geometry, one ``warpAffine``: horizontal flip, rotation, shift, zoom; borders repeat the edge
    pixels (Keras' ``fill_mode="nearest"``);

@@ -15,8 +15,6 @@ from fer_edge.contract.labels import LABELS
 from fer_edge.faces.detect import detector_names
 
 from . import __version__
-from .data import CLASS_WEIGHTINGS
-from .devices import PRECISIONS
 from .readers import KINDS, parse_spec
 
 log = logging.getLogger(__name__)
@@ -93,6 +91,12 @@ RECIPES = {
 
 
 def fit_options(f):
+    """--recipe, one flag per FitParams option (generated from its fields), --low-res-px and
+    --max-per-class."""
+    from fer_edge.options import click_options
+
+    from .fit import FitParams
+
     for option in reversed(
         [
             click.option(
@@ -101,54 +105,7 @@ def fit_options(f):
                 help="A preset for the options not given: default = the shipped model's recipe "
                 "(96 px, --weights none, 80 epochs, batch 256, balanced class weights).",
             ),
-            click.option(
-                "--image-size",
-                type=click.IntRange(32, 1024),
-                default=None,
-                help="Input size in px [default: 224; a starting model's own size].",
-            ),
-            click.option(
-                "--weights",
-                default="imagenet",
-                show_default=True,
-                help="imagenet, none (from scratch), a ResNet50 no-top .h5 file, or a whole "
-                "model to fine-tune: default (the shipped model) or a fer-train PATH.keras.",
-            ),
-            click.option("--epochs", type=click.IntRange(0), default=10, show_default=True),
-            click.option(
-                "--fine-tune-epochs", type=click.IntRange(0), default=10, show_default=True
-            ),
-            click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True),
-            click.option(
-                "--class-weights",
-                type=click.Choice(CLASS_WEIGHTINGS),
-                default="balanced",
-                show_default=True,
-                help="Loss weight per class: inverse frequency, its square root, or none "
-                "(recorded in the card; the device corrects balanced and sqrt models' prior).",
-            ),
-            click.option(
-                "--precision",
-                type=click.Choice(PRECISIONS),
-                default="auto",
-                show_default=True,
-                help="auto: mixed bfloat16 on JAX/PyTorch GPUs that have it, mixed float16 on "
-                "other GPUs, float32 on the CPU.",
-            ),
-            click.option(
-                "--workers",
-                type=click.IntRange(1),
-                default=None,
-                help="Input pipeline threads [default: one per CPU core].",
-            ),
-            click.option(
-                "--low-res-p",
-                type=click.FloatRange(0, 1),
-                default=0.5,
-                show_default=True,
-                help="Probability of the low-resolution augmentation (shrink, blur, noise, "
-                "JPEG); 0 turns it off.",
-            ),
+            click_options(FitParams),
             click.option(
                 "--low-res-px",
                 default="12,48",
@@ -158,8 +115,6 @@ def fit_options(f):
                 help="Face sizes in px that the low-resolution augmentation shrinks to.",
             ),
             click.option("--max-per-class", type=click.IntRange(1), default=None),
-            click.option("--seed", type=int, default=0, show_default=True),
-            click.option("--resume", is_flag=True, help="Continue an interrupted run in --out."),
         ]
     ):
         f = option(f)
@@ -167,16 +122,18 @@ def fit_options(f):
 
 
 def fit_params(recipe: str | None, fit_args: dict):
-    """FitParams from the command's options, a ``--recipe`` filling those left at defaults."""
+    """FitParams from the command's options (checked against their ranges), a ``--recipe``
+    filling those not given, FitParams' defaults the rest."""
+    from fer_edge.options import check_fields
+
     from .fit import FitParams
 
-    ctx = click.get_current_context()
-    if recipe:
-        for key, value in RECIPES[recipe].items():
-            if ctx.get_parameter_source(key) == click.core.ParameterSource.DEFAULT:
-                fit_args[key] = value
     low, high = fit_args.pop("low_res_px")
-    return FitParams(**fit_args, low_res_min=low, low_res_max=high)
+    given = {key: value for key, value in fit_args.items() if value is not None}
+    preset = RECIPES[recipe] if recipe else {}
+    params = FitParams(**{**preset, **given}, low_res_min=low, low_res_max=high)
+    check_fields(params)
+    return params
 
 
 @click.group(cls=TrainGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,9 +145,11 @@ def main(verbose: int) -> None:
 
 
 def _prep(strict, cache_dir, detector, face_model):
-    from .workflow import Prep
+    from .workflow import DatasetOptions
 
-    return Prep(strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model)
+    return DatasetOptions(
+        strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model
+    )
 
 
 @main.command()

@@ -1,15 +1,15 @@
 """Training on any Keras backend: host-side input pipeline, fine-tuning or from scratch, resumable.
 
 Runs on TensorFlow, JAX or PyTorch (``KERAS_BACKEND``; :mod:`fer_train.devices`), fed by
-:class:`fer_train.pipeline.Batches` (augmentation on CPU workers, class weights as sample
+:class:`fer_train.input_pipeline.Batches` (augmentation on CPU workers, class weights as sample
 weights), so no TensorFlow is imported unless it is the backend.
 
 Pretrained weights: stage 1 trains the head with the base frozen (Adam 1e-3), stage 2 unfreezes
 the ``conv5_*`` blocks with BatchNormalization frozen at a low learning rate (Adam 1e-5).
 From a whole trained classifier (``--weights default`` or a fer ``PATH.keras``, see
-:mod:`fer_train.start`): the same two stages, the head starting from its trained weights at a
-tenth of the rate (Adam 1e-4), so that a few hundred of a school's images adapt the model
-without wrecking it; BatchNormalization stays in inference mode throughout.
+:mod:`fer_train.start_weights`): the same two stages, the head starting from its trained
+weights at a tenth of the rate (Adam 1e-4), so that a few hundred of a school's images adapt
+the model without wrecking it; BatchNormalization stays in inference mode throughout.
 From scratch (``--weights none``): everything trains in one stage with SGD (momentum 0.9,
 Nesterov, weight decay) on a linear warm-up then cosine schedule, and BatchNormalization's
 moving statistics are recomputed over the training set at the end ("precise BN"), which keeps
@@ -30,13 +30,14 @@ import numpy as np
 from fer_edge.contract import atomic
 from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.labels import LABELS
+from fer_edge.options import option
 
 from . import devices as devices_lib
 from . import model as model_lib
 from .augment import Augment
-from .data import class_weights
+from .data import CLASS_WEIGHTINGS, class_weights
 from .prepare import Prepared
-from .start import Start
+from .start_weights import Start
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,52 @@ HEAD_LR, TRAINED_HEAD_LR = 1e-3, 1e-4
 
 @dataclass
 class FitParams:
-    image_size: int | None = 224  # None: the starting model's (see fer_train.start.image_size)
-    weights: str = "imagenet"
-    epochs: int = 10
-    fine_tune_epochs: int = 10
-    batch_size: int = 32
-    seed: int = 0
+    """How a run trains. The fields with :func:`~fer_edge.options.option` are fer-train's
+    ``fit``/``compare`` flags (generated from them: default, help, choices and range stated
+    here once); the others are set by the command line in another form or by code."""
+
+    image_size: int | None = option(
+        None, "Input size in px [224; a starting model's own size].", ge=32, le=1024
+    )
+    weights: str = option(
+        "imagenet",
+        "imagenet, none (from scratch), a ResNet50 no-top .h5 file, or a whole model to "
+        "fine-tune: default (the shipped model) or a fer-train PATH.keras.",
+    )
+    epochs: int = option(
+        10, "Epochs of stage 1 (the head; all layers from scratch).", ge=0, le=10000
+    )
+    fine_tune_epochs: int = option(
+        10, "Epochs of stage 2 (the top blocks unfrozen).", ge=0, le=10000
+    )
+    batch_size: int = option(32, "Images a step.", ge=1, le=65536)
+    seed: int = option(
+        0, "Random seed (splits, augmentation, initial weights).", ge=0, le=2**32 - 1
+    )
     patience: int = 5
-    resume: bool = False
+    resume: bool = option(False, "Continue an interrupted run in --out.")
     verbose: int = 2
-    class_weights: str = "balanced"  # balanced | sqrt | none (fer_train.data.class_weights)
-    precision: str = "auto"  # fer_train.devices.PRECISIONS
-    workers: int | None = None  # input pipeline threads; None: one per CPU core
-    low_res_p: float = 0.5  # probability of the low-resolution augmentation
-    low_res_min: int = 12  # its face sizes in px
+    class_weights: str = option(
+        "balanced",
+        "Loss weight per class: inverse frequency, its square root, or none (recorded in the "
+        "card; the device corrects balanced and sqrt models' prior).",
+        CLASS_WEIGHTINGS,
+    )
+    precision: str = option(
+        "auto",
+        "auto: mixed bfloat16 on JAX/PyTorch GPUs that have it, mixed float16 on other GPUs, "
+        "float32 on the CPU.",
+        devices_lib.PRECISIONS,
+    )
+    workers: int | None = option(None, "Input pipeline threads [one per CPU core].", ge=1, le=1024)
+    low_res_p: float = option(
+        0.5,
+        "Probability of the low-resolution augmentation (shrink, blur, noise, JPEG); 0 turns "
+        "it off.",
+        ge=0,
+        le=1,
+    )
+    low_res_min: int = 12  # its face sizes in px (``--low-res-px MIN,MAX``)
     low_res_max: int = 48
 
     def augment(self) -> Augment:
@@ -95,7 +128,7 @@ def train(
     ``start``: a whole trained classifier to fine-tune instead of a new model.
     """
     k = model_lib.keras()  # first: Keras' start-up chatter goes to the log
-    from .pipeline import Batches, default_workers
+    from .input_pipeline import Batches, default_workers
 
     k.utils.set_random_seed(params.seed)
     devices = setup_devices(params.precision)

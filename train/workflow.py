@@ -14,8 +14,7 @@ from fer_edge.contract.card import ModelCard, sha256_file, write_card
 from fer_edge.contract.errors import ConfigError
 from fer_edge.contract.recipe import CropRecipe
 
-from . import data
-from . import start as start_lib
+from . import data, start_weights
 from .evaluate import at_face_sizes, metrics, shares, write_reports
 from .fit import FitParams, train, write_history
 from .model import save_model
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Prep:
+class DatasetOptions:
     """How datasets are read and prepared: ``--strict``, ``--cache-dir``, the face detector."""
 
     strict: bool = False
@@ -54,14 +53,14 @@ def fit_run(
     specs: list[tuple[str, Path]],
     out: Path,
     params: FitParams,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     *,
     max_per_class: int | None = None,
 ) -> dict:
     """Prepare, fuse, train and evaluate; writes the run folder; returns the test results."""
     _refuse_overwrite(out, params.resume)
-    start = start_lib.resolve(params.weights)
-    params = replace(params, image_size=start_lib.image_size(params.image_size, start))
+    start = start_weights.resolve(params.weights)
+    params = replace(params, image_size=start_weights.image_size(params.image_size, start))
     # The one crop recipe of this run: read back from run.json and the card by every later step.
     recipe = start.crop if start else CropRecipe(size=params.image_size)
     prepared = prep.load(specs, recipe, seed=params.seed)
@@ -218,7 +217,7 @@ def evaluate_model(
     model_path: Path,
     specs: list[tuple[str, Path]],
     out: Path,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     face_px: tuple[int, ...] = (),
 ) -> dict:
     """Score a .keras or .tflite model on each dataset (see :func:`evaluation_part`); reports.
@@ -260,7 +259,7 @@ def compare(
     specs: list[tuple[str, Path]],
     out: Path,
     params: FitParams,
-    prep: Prep = Prep(),
+    prep: DatasetOptions = DatasetOptions(),
     *,
     max_per_class: int | None = None,
 ) -> dict:

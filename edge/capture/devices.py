@@ -19,6 +19,7 @@ from ..contract.errors import ConfigError
 from .events import Device, FrameSource, FrameWithCopy
 from .filesource import FileSource
 from .livesource import LiveSource
+from .options import parse_size
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +53,6 @@ class CaptureSettings:
         if self.size and self.size[0] * self.size[1] > 640 * 480:
             return "MJPG"
         return None
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"1920x1080"`` as (1920, 1080); each side in [16, 8192]."""
-    width, sep, height = text.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise ValueError("not a size WIDTHxHEIGHT, e.g. 1920x1080")
-    size = int(width), int(height)
-    if not all(16 <= side <= 8192 for side in size):
-        raise ValueError("each side must lie in [16, 8192] px")
-    return size
 
 
 def capture_settings(config) -> CaptureSettings:

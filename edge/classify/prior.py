@@ -5,8 +5,7 @@ training split's class shares), not π. Multiplying its probabilities by π / (�
 renormalising gives probabilities under the natural prior (Saerens et al. 2002):
 balanced weights (w ∝ 1/π, implied prior uniform) → multiply by π; square-root weights
 (w ∝ 1/√π, implied prior ∝ √π) → multiply by √π; no weights → nothing to correct.
-Measured on the default model (balanced): accuracy on held-out real web photos 47.8 % → 51.4 %,
-FER2013 63.2 % → 63.6 % (its MODEL_CARD.md).
+Its effect on the default model: docs/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ import numpy as np
 from ..contract.card import ModelCard, load_for_model
 from ..contract.errors import ConfigError, ModelFileError
 from ..contract.preprocess import dequantize, to_model_input
+from .options import RUNTIMES
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("ai-edge-litert", "tflite-runtime", "tensorflow")
 _MODULES = {
     "ai-edge-litert": "ai_edge_litert.interpreter",
     "tflite-runtime": "tflite_runtime.interpreter",
@@ -47,12 +47,11 @@ def _load(name: str) -> Runtime:
         version = module.__version__
     else:
         cls = module.Interpreter
-        dist = {"ai-edge-litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime"}[name]
         from importlib.metadata import PackageNotFoundError
         from importlib.metadata import version as dist_version
 
         try:
-            version = dist_version(dist)
+            version = dist_version(name)  # the runtime's name is its distribution's
         except PackageNotFoundError:
             version = "unknown"
     return Runtime(name, cls, version)

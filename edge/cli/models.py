@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..classify.default_model import describe, resolve_model
+from ..classify.packaged_model import describe, resolve_model
 from ..contract.card import ModelCard, load_for_model
 from ..faces import modelfiles
 

@@ -8,30 +8,20 @@ import json
 import logging
 import signal
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import click
 
-from ..config import RunConfig, build_config, option_type
+from ..config import SECTIONS, build_config
+from ..options import click_options
 
 log = logging.getLogger(__name__)
 
 
 def config_options(func):
-    """Add ``--config`` and one flag per RunConfig field (all default to 'not given')."""
-    for f in reversed(fields(RunConfig)):
-        flag = "--" + f.name.replace("_", "-")
-        kind, choices = option_type(f.name), f.metadata["choices"]
-        help_text = f.metadata["help"]
-        if f.default is not None:
-            shown = ("on" if f.default else "off") if kind is bool else f.default
-            help_text += f" [{shown}]"
-        if kind is bool:  # an on/off switch: --name/--no-name
-            func = click.option(f"{flag}/--no-{flag[2:]}", default=None, help=help_text)(func)
-        else:
-            kind = click.Choice(choices) if choices else kind
-            func = click.option(flag, type=kind, default=None, help=help_text)(func)
+    """Add ``--config`` and one flag per RunConfig option (all default to 'not given')."""
+    for cls in reversed(SECTIONS.values()):
+        func = click_options(cls)(func)
     return click.option(
         "--config",
         "config_file",
@@ -39,10 +29,6 @@ def config_options(func):
         default=None,
         help="TOML file with any of these options (flags override it).",
     )(func)
-
-
-def _config(config_file: Path | None, options: dict) -> RunConfig:
-    return build_config(config_file, options)
 
 
 @click.command("run")
@@ -55,8 +41,10 @@ def run(config_file: Path | None, **options) -> None:
     faulthandler.enable(file=sys.__stderr__ or sys.stderr)
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
-    config = _config(config_file, options)
-    daemon = Daemon(config)
+    from ..assemble import build_pipeline
+
+    config = build_config(config_file, options)
+    daemon = Daemon(build_pipeline(config))
 
     def on_signal(signum, _frame):
         log.info("%s received: flushing the current window", signal.Signals(signum).name)
@@ -93,22 +81,31 @@ def run(config_file: Path | None, **options) -> None:
 )
 @config_options
 def check_config(config_path: Path | None, config_file: Path | None, **options) -> None:
-    """Validate the configuration (CONFIG or --config, + flags) without running; 78 if bad."""
-    config = _config(config_file or config_path, options)
+    """Check the configuration (CONFIG or --config, + flags) as `run` would, without running:
+    the options, the model and its card, the face model, the log folder; exit 78 if bad."""
+    from ..assemble import check_runnable
+
+    config = build_config(config_file or config_path, options)
+    check_runnable(config)
     click.echo(json.dumps(config.to_dict(), indent=2))
     click.echo("configuration OK", err=True)
 
 
+#: ``bench`` without --max-frames: enough frames for stable per-stage times.
+BENCH_FRAMES = 300
+
+
 @click.command("bench")
 @config_options
-@click.option("--frames", type=int, default=300, show_default=True, help="Frames to process.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
-def bench(config_file: Path | None, frames: int, as_json: bool, **options) -> None:
-    """Per-stage timings of the daemon's pipeline on a camera or clip (nothing is logged)."""
+def bench(config_file: Path | None, as_json: bool, **options) -> None:
+    """Per-stage timings of the daemon's pipeline on a camera or clip (nothing is logged).
+
+    --max-frames frames are processed (a clip is replayed to reach them) [300 here]."""
     from ..tools.benchmark import run_bench
 
-    config = _config(config_file, options)
-    result = run_bench(config, frames)
+    config = build_config(config_file, options)
+    result = run_bench(config, config.max_frames or BENCH_FRAMES)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -119,17 +116,17 @@ def bench(config_file: Path | None, frames: int, as_json: bool, **options) -> No
 @click.command("doctor")
 @config_options
 def doctor(config_file: Path | None, **options) -> None:
-    """Check runtime, OpenCV, face model, camera, model card and log dir; PASS/FAIL each."""
-    from ..config import load_toml
-    from ..tools.doctor import run_checks
+    """Check runtime, OpenCV, face model, camera, model card and log folder for this
+    configuration: PASS, WARN (not needed by it, or a fallback) or FAIL each; exit 1 on a FAIL.
 
-    base = load_toml(config_file) if config_file else {}
-    base.update({k: v for k, v in options.items() if v is not None})
-    config = RunConfig(**base)
+    Changes nothing: the only file written is a probe in an existing log folder, removed."""
+    from ..tools.doctor import FAIL, run_checks
+
+    config = build_config(config_file, options)
     failed = 0
-    for ok, name, detail in run_checks(config):
-        click.echo(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
-        failed += not ok
+    for status, name, detail in run_checks(config):
+        click.echo(f"{status}  {name}: {detail}")
+        failed += status == FAIL
     if failed:
         click.echo(f"{failed} check(s) failed", err=True)
         sys.exit(1)
@@ -144,12 +141,11 @@ def doctor(config_file: Path | None, **options) -> None:
 def survey(config_file: Path | None, seconds: float, **options) -> None:
     """Is the camera, as installed, good enough? Face sizes, readable share, advice; stores
     nothing."""
-    from ..classify.default_model import resolve_model
-    from ..contract.card import load_for_model
+    from ..assemble import load_card
     from ..tools.survey import run_survey
 
-    config = _config(config_file, options)
-    card = load_for_model(resolve_model(config.model), config.card)
+    config = build_config(config_file, options)
+    card = load_card(config)
     for line in run_survey(config, seconds, card).lines():
         click.echo(line)
 

@@ -1,7 +1,7 @@
 """Face detectors behind one small interface: YuNet (default) and Haar (fallback).
 
-Measured on real classroom CCTV, Haar found no faces at all and YuNet found most visible ones at
-an eighth of the cost, so YuNet is used whenever its model file is available.
+YuNet is used whenever its model file is available: on real classroom footage Haar found no
+faces at all (docs/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Small faces: run the face detector on an upscaled frame, cut into overlapping tiles.
 
-YuNet finds faces reliably from about ``RELIABLE_PX`` pixels in its input (measured on
-generated scenes, ``bench/bench_detect.py``: at 1x it finds ~52 % of 12-16 px faces and ~76 %
-of 16-20 px ones, ~90 % and more above 20 px). To find faces down to ``min_face`` pixels the
+YuNet finds faces reliably from about ``RELIABLE_PX`` pixels in its input (recall by face size:
+``bench/bench_detect.py``, docs/RESULTS.md). To find faces down to ``min_face`` pixels the
 frame is upscaled by ``RELIABLE_PX / min_face`` (at most ``MAX_SCALE``). An upscaled frame larger
 than ``tile`` pixels a side is cut into equal overlapping tiles (one network input size); faces
 seen twice in an overlap are merged by non-maximum suppression, and a box cut by an inner tile
@@ -92,8 +91,6 @@ class TiledDetector(FaceDetector):
     positives on texture).
     """
 
-    name = "yunet-tiled"
-
     def __init__(
         self,
         make_detector: Callable[[float], FaceDetector],
@@ -102,6 +99,7 @@ class TiledDetector(FaceDetector):
         tile: int = 1280,
         overlap: int | None = None,
     ) -> None:
+        self.name = "yunet-tiled"  # a wrapper, not registered (ClassVar unset): not an option
         self.scale = detection_scale(min_face)
         self.min_face, self.score, self.tile = float(min_face), score, int(tile)
         # Faces up to twice the reliable size fit whole in an overlap; bigger ones are left to

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..contract.errors import ConfigError
+from ..record.window import WindowRecord
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -275,8 +276,8 @@ class MqttPublisher:
         def on_message(client, userdata, message) -> None:
             if message.retain:
                 try:
-                    last["id"] = json.loads(message.payload).get("id")
-                except (ValueError, AttributeError):
+                    last["id"] = WindowRecord.from_dict(json.loads(message.payload)).id
+                except ValueError:
                     log.warning("%s: retained window is not a record; ignored", self.where)
 
         self._client.on_message = on_message
@@ -292,7 +293,7 @@ class MqttPublisher:
         """Skip pending records up to ``record_id``, which the broker already has."""
         pending = self.outbox.pending()
         for n, entry in enumerate(pending):
-            if entry.record.get("id") == record_id:
+            if entry.record.id == record_id:
                 self.outbox.acknowledge(entry)
                 log.info(
                     "%s already had %d pending record(s); resuming after them", self.where, n + 1
@@ -300,9 +301,14 @@ class MqttPublisher:
                 return
 
     def _forward(self) -> None:
+        from paho.mqtt.client import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS
+
         for entry in self.outbox.pending():
-            payload = json.dumps(entry.record, separators=(",", ":"))
-            info = self._client.publish(self._topic("windows"), payload, qos=1, retain=True)
+            info = self._client.publish(self._topic("windows"), entry.line, qos=1, retain=True)
+            if info.rc == MQTT_ERR_NO_CONN:
+                # The connection dropped just now: paho keeps a QoS 1 message and sends it once
+                # reconnected, but its rc would make is_published() raise; wait for it instead.
+                info.rc = MQTT_ERR_SUCCESS
             # paho resends an unacknowledged QoS 1 message itself after a reconnect: wait for
             # this one instead of publishing it again.
             while not info.is_published():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..contract import atomic
 from ..record.jsonl import PREFIX, SUFFIX
+from ..record.window import WindowRecord
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,10 @@ CURSOR = ".publish-cursor.json"
 
 @dataclass(frozen=True)
 class Entry:
-    """One logged record and where it ends in its file (the cursor after it)."""
+    """One logged record, its line as the log holds it, and where it ends (the cursor after it)."""
 
-    record: dict
+    record: WindowRecord
+    line: str
     file: str
     offset: int
 
@@ -78,12 +80,8 @@ class Outbox:
 
     def acknowledge(self, entry: Entry) -> None:
         """The broker has ``entry``: move the cursor past it (atomically)."""
-        self._cursor = {"file": entry.file, "offset": entry.offset, "id": entry.record.get("id")}
+        self._cursor = {"file": entry.file, "offset": entry.offset, "id": entry.record.id}
         atomic.write_text(self.cursor_path, json.dumps(self._cursor) + "\n")
-
-    @property
-    def last_id(self) -> str | None:
-        return self._cursor.get("id")
 
 
 def _read_from(path: Path, offset: int) -> list[Entry]:
@@ -97,11 +95,10 @@ def _read_from(path: Path, offset: int) -> list[Entry]:
                     break  # being written: read it next time
                 offset += len(line)
                 try:
-                    record = json.loads(line)
+                    record = WindowRecord.from_dict(json.loads(line))
                 except ValueError:
-                    continue  # a torn line the log terminated after a crash
-                if isinstance(record, dict) and "id" in record:
-                    entries.append(Entry(record, path.name, offset))
+                    continue  # a torn line the log terminated after a crash, not a record
+                entries.append(Entry(record, line.decode().rstrip("\n"), path.name, offset))
     except OSError as exc:
         log.warning("%s: cannot read for publishing (%s)", path, exc.strerror or exc)
     return entries

@@ -1,8 +1,8 @@
 """Window aggregation: the only thing the daemon ever records.
 
-One record per window of ``window`` seconds (``start`` and ``end`` in epoch seconds; the log
-formats them): frame and face counts, distinct tracks, per-class
-counts and shares of face observations (each observation counted under its track's smoothed
+One :class:`~.window.WindowRecord` per window of ``window`` seconds (``start`` and ``end`` in
+epoch seconds; the log formats them): frame and face counts, distinct tracks, per-class counts
+and shares of face observations (each observation counted under its track's smoothed
 class), mean confidence, camera status, and whether probabilities were corrected to the model's
 training class prior. Faces the quality gate found unreadable (too small, turned, looking down,
 blurred) are counted apart (``faces_readable``/``faces_unreadable``, ``unreadable`` by reason);
@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ..faces.quality import UNREADABLE
+from .window import Camera, WindowRecord
 
 
 class WindowAggregator:
@@ -60,11 +61,7 @@ class WindowAggregator:
     def _window_start(self, ts: float) -> float:
         return self.origin + math.floor((ts - self.origin) / self.window) * self.window
 
-    @property
-    def current_start(self) -> float | None:
-        return self._start
-
-    def advance(self, ts: float) -> list[dict]:
+    def advance(self, ts: float) -> list[WindowRecord]:
         """Close every window that ends at or before ``ts``; returns their records."""
         if self._start is None:
             self._start = self._window_start(ts)
@@ -115,7 +112,7 @@ class WindowAggregator:
             self.gap_seconds += max(0.0, ts - max(self._gap_since, start))
             self._gap_since = None
 
-    def flush(self, ts: float) -> dict | None:
+    def flush(self, ts: float) -> WindowRecord | None:
         """The current window, cut short at ``ts`` (``partial``); None if nothing happened."""
         if self._start is None or (self.seen == 0 and self.gap_count == 0):
             return None
@@ -124,7 +121,7 @@ class WindowAggregator:
         self._start = None
         return record
 
-    def _record(self, end: float, partial: bool) -> dict:
+    def _record(self, end: float, partial: bool) -> WindowRecord:
         gap_seconds = self.gap_seconds
         if self._gap_since is not None:
             gap_seconds += max(0.0, end - max(self._gap_since, self._start))
@@ -133,39 +130,42 @@ class WindowAggregator:
         needed = min(2, self.processed)
         tracks = sum(1 for n in self.tracks.values() if n >= needed)
         readable_tracks = sum(1 for n in self.readable_tracks.values() if n >= needed)
-        record: dict = {
-            "start": self._start,
-            "end": end,
-            "source": self.source,
-            "frames_seen": self.seen,
-            "frames_processed": self.processed,
-            "frames_dropped": self.dropped,
-            "face_observations": self.observations,
-            "faces_mean": round(self.observations / self.processed, 3) if self.processed else 0.0,
-            "faces_max": self.faces_max,
-            "tracks": tracks,
-            "faces_readable": self.readable,
-            "faces_unreadable": self.observations - self.readable,
-            "unreadable": {why: self.unreadable[why] for why in UNREADABLE if self.unreadable[why]},
-            "readable_tracks": readable_tracks,
-            "min_group": self.min_group,
-            "suppressed": readable_tracks < self.min_group,
-        }
-        if not record["suppressed"]:
+        suppressed = readable_tracks < self.min_group
+        classes = {}
+        if not suppressed:
             total = self.readable
-            record["counts"] = dict(zip(self.labels, self.counts, strict=True))
-            record["shares"] = {
-                label: round(n / total, 4)
-                for label, n in zip(self.labels, self.counts, strict=True)
+            classes = {
+                "counts": dict(zip(self.labels, self.counts, strict=True)),
+                "shares": {
+                    label: round(n / total, 4)
+                    for label, n in zip(self.labels, self.counts, strict=True)
+                },
+                "mean_confidence": round(self.confidence_sum / total, 4),
             }
-            record["mean_confidence"] = round(self.confidence_sum / total, 4)
-        record["camera"] = (
-            {"status": "gaps", "gaps": self.gap_count, "gap_seconds": round(gap_seconds, 3)}
-            if self.gap_count
-            else {"status": "ok", "gaps": 0, "gap_seconds": 0.0}
+        return WindowRecord(
+            start=self._start,
+            end=end,
+            source=self.source,
+            frames_seen=self.seen,
+            frames_processed=self.processed,
+            frames_dropped=self.dropped,
+            face_observations=self.observations,
+            faces_mean=round(self.observations / self.processed, 3) if self.processed else 0.0,
+            faces_max=self.faces_max,
+            tracks=tracks,
+            faces_readable=self.readable,
+            faces_unreadable=self.observations - self.readable,
+            unreadable={why: self.unreadable[why] for why in UNREADABLE if self.unreadable[why]},
+            readable_tracks=readable_tracks,
+            min_group=self.min_group,
+            suppressed=suppressed,
+            **classes,
+            camera=Camera(
+                status="gaps" if self.gap_count else "ok",
+                gaps=self.gap_count,
+                gap_seconds=round(gap_seconds, 3) if self.gap_count else 0.0,
+            ),
+            model_sha256=self.model_sha256,
+            prior_correction=self.prior_correction,
+            partial=partial,
         )
-        record["model_sha256"] = self.model_sha256
-        record["prior_correction"] = self.prior_correction
-        if partial:
-            record["partial"] = True
-        return record

@@ -1,7 +1,7 @@
 """The JSON Lines log: one record a line, one file per UTC day, fsynced, pruned by age and space.
 
-Records arrive with ``start`` and ``end`` in epoch seconds; the log is where they become text:
-ISO 8601 UTC times and the record's stable ``id`` (``START/END``), see :func:`as_logged`.
+Each line is :meth:`WindowRecord.to_json <.window.WindowRecord.to_json>`: the record's stable
+``id`` (``START/END``) first, times in ISO 8601 UTC. The file is the day of the record's start.
 
 A torn last line left by a crash is terminated with a newline before appending (readers skip
 lines that are not JSON). A failed write (ENOSPC, EIO, ...) drops the record and counts it, and
@@ -30,7 +30,8 @@ from pathlib import Path
 
 from ..contract.atomic import why_not_writable
 from ..contract.errors import ConfigError, LogDirBusy
-from .timeutil import iso, utc_day
+from .timeutil import utc_day
+from .window import WindowRecord
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,6 @@ LOCK = ".fer-edge.lock"
 
 def log_path(log_dir: str | os.PathLike, day: str) -> Path:
     return Path(log_dir) / f"{PREFIX}{day}{SUFFIX}"
-
-
-def as_logged(record: dict) -> dict:
-    """``record`` as the log holds it: ``id`` first, ``start`` and ``end`` in ISO 8601 UTC.
-
-    The id is stable: MQTT publishers and subscribers de-duplicate by it.
-    """
-    start, end = iso(record["start"]), iso(record["end"])
-    return {"id": f"{start}/{end}", **record, "start": start, "end": end}
 
 
 class JsonlLog:
@@ -142,13 +134,13 @@ class JsonlLog:
             reason = why_not_writable(self.log_dir, exc)
             raise ConfigError(f"{where}: not writable ({reason})") from None
 
-    def write(self, record: dict) -> bool:
-        """Append ``record`` (times in epoch seconds) durably, in the file of its start's day.
+    def write(self, record: WindowRecord) -> bool:
+        """Append ``record`` durably, in the file of its start's day.
 
         False (and counted) when the write failed.
         """
-        path = log_path(self.log_dir, utc_day(record["start"]))
-        line = (json.dumps(as_logged(record), separators=(",", ":")) + "\n").encode()
+        path = log_path(self.log_dir, utc_day(record.start))
+        line = (record.to_json() + "\n").encode()
         if path not in self._checked and self._checked:
             self.prune()  # a new day: apply retention again
         try:
@@ -254,8 +246,27 @@ def _cut_back(fd: int, size: int, path: Path) -> None:
         log.warning("%s: cannot remove a partly written record (%s)", path, exc)
 
 
+def read_windows(log_dir: str | os.PathLike) -> Iterator[WindowRecord]:
+    """Every window record in ``log_dir``'s logs, typed, oldest file first; bad lines skipped."""
+    for path, number, data in _lines(log_dir):
+        try:
+            record = WindowRecord.from_dict(data)
+        except ValueError as exc:
+            log.warning(
+                "%s:%d: skipping a line that is not a window record (%s)", path, number, exc
+            )
+            continue
+        yield record
+
+
 def read_records(log_dir: str | os.PathLike) -> Iterator[dict]:
-    """Every well-formed record in ``log_dir``'s logs, oldest file first; bad lines skipped."""
+    """Every record in ``log_dir``'s logs as the log holds it (JSON objects with a ``start``)."""
+    for _, _, data in _lines(log_dir):
+        yield data
+
+
+def _lines(log_dir: str | os.PathLike) -> Iterator[tuple[Path, int, dict]]:
+    """(file, line number, object) of each JSON object with a ``start``; bad lines skipped."""
     for path in sorted(Path(log_dir).glob(f"{PREFIX}*{SUFFIX}")):
         with open(path, encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, 1):
@@ -268,4 +279,4 @@ def read_records(log_dir: str | os.PathLike) -> Iterator[dict]:
                     log.warning("%s:%d: skipping a malformed line", path, number)
                     continue
                 if isinstance(record, dict) and "start" in record:
-                    yield record
+                    yield path, number, record

@@ -23,26 +23,27 @@ from pathlib import Path
 from ..contract import atomic
 from ..contract.errors import ConfigError, FerError
 from ..contract.labels import LABELS
-from .jsonl import read_records
-from .timeutil import parse_iso
+from .jsonl import read_windows
+from .timeutil import iso, parse_iso
+from .window import WindowRecord
 
 COLOURS = ("#d62728", "#8c564b", "#9467bd", "#2ca02c", "#7f7f7f", "#1f77b4", "#ff7f0e")
 SUPPRESSED = "suppressed (fewer than min-group faces)"
 
 
-def _rows(records: list[dict]) -> list[dict]:
+def _rows(records: list[WindowRecord]) -> list[dict]:
     rows = []
     for r in records:
-        shares = r.get("shares") if not r.get("suppressed") else None
+        shares = r.shares if not r.suppressed else None
         rows.append(
             {
-                "start": r["start"],
-                "end": r.get("end", ""),
-                "suppressed": bool(r.get("suppressed")),
-                "partial": bool(r.get("partial")),
-                "tracks": r.get("tracks", 0),
-                "face_observations": r.get("face_observations", 0),
-                "camera": (r.get("camera") or {}).get("status", ""),
+                "start": iso(r.start),
+                "end": iso(r.end),
+                "suppressed": r.suppressed,
+                "partial": r.partial,
+                "tracks": r.tracks,
+                "face_observations": r.face_observations,
+                "camera": r.camera.status,
                 **{f"share_{label}": (shares or {}).get(label, "") for label in LABELS},
             }
         )
@@ -328,7 +329,7 @@ def write_report(log_dir: str | os.PathLike, out: str | os.PathLike, tz: str | N
     if kind not in (".csv", ".html", ".png"):
         raise ConfigError(f"{out}: the report must end in .csv, .html or .png")
     zone = resolve_tz(tz)
-    records = sorted(read_records(log_dir), key=lambda r: r["start"])
+    records = sorted(read_windows(log_dir), key=lambda r: r.start)
     if not records:
         raise FerError(f"{log_dir}: no window records found")
     rows = _rows(records)

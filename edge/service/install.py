@@ -22,12 +22,13 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from ..classify.default_model import resolve_model
+from ..classify.packaged_model import resolve_model
 from ..config import load_toml
 from ..contract import atomic
 from ..contract.card import card_path_for, load_for_model, sha256_file
@@ -50,8 +51,15 @@ UNIT = PurePosixPath("/etc/systemd/system") / SERVICE
 STATE_DIR = PurePosixPath("/var/lib/fer-edge")
 #: Present only where systemd is the running init.
 SYSTEMD_RUN_DIR = "/run/systemd/system"
-#: ProtectHome=yes hides these from the service (and DynamicUser cannot read a 0700 home).
-HIDDEN_PREFIXES = ("/home", "/root", "/run/user")
+#: Folders the service cannot see, and why: ProtectHome=yes hides the homes (and DynamicUser
+#: cannot read a 0700 home); PrivateTmp=yes gives it empty /tmp and /var/tmp of its own.
+HIDDEN_PREFIXES = {
+    "/home": "ProtectHome=yes, DynamicUser",
+    "/root": "ProtectHome=yes, DynamicUser",
+    "/run/user": "ProtectHome=yes, DynamicUser",
+    "/tmp": "PrivateTmp=yes: the service has its own empty /tmp",
+    "/var/tmp": "PrivateTmp=yes: the service has its own empty /var/tmp",
+}
 
 
 @dataclass(frozen=True)
@@ -97,56 +105,80 @@ def render_unit(command: str) -> str:
 
 
 def check_reachable(python: str | None = None, prefix: str | None = None) -> None:
-    """Refuse an environment that the hardened service cannot see (one under /home or /root)."""
+    """Refuse an environment that the hardened service cannot see (under /home, /root, /tmp)."""
     for path in (python or sys.executable, prefix or sys.prefix):
-        p = PurePosixPath(os.path.abspath(path))
-        for hidden in HIDDEN_PREFIXES:
-            if p == PurePosixPath(hidden) or PurePosixPath(hidden) in p.parents:
-                raise FerError(
-                    f"{path}: the service cannot run fer-edge from under {hidden} "
-                    "(ProtectHome=yes, DynamicUser); install it in a venv under /opt, "
-                    "e.g. /opt/fer-edge (see docs/INSTALL.md)"
-                )
+        why = hidden_from_service(path)
+        if why:
+            raise FerError(
+                f"{path}: the service cannot run fer-edge from {why}; install it in a venv "
+                "under /opt, e.g. /opt/fer-edge (see docs/INSTALL.md)"
+            )
+
+
+def hidden_from_service(path: str | os.PathLike) -> str | None:
+    """Why the service cannot see ``path`` ("under /tmp (PrivateTmp=yes: ...)"), or None."""
+    p = PurePosixPath(os.path.abspath(path))
+    for hidden, why in HIDDEN_PREFIXES.items():
+        if p == PurePosixPath(hidden) or PurePosixPath(hidden) in p.parents:
+            return f"under {hidden} ({why})"
+    return None
+
+
+#: What the service needs said about an option, beyond its help text.
+SERVICE_NOTES = {
+    "camera": "The service has no network: an RTSP camera needs PrivateNetwork=no (INSTALL.md).",
+    "log_dir": "Leave it unset: $STATE_DIRECTORY (/var/lib/fer-edge) is the service's only "
+    "writable place.",
+    "face_model": "Without it the daemon falls back to Haar, which misses most faces.",
+}
 
 
 def default_config(camera: str, face_model: bool) -> str:
-    """The commented default /etc/fer-edge/config.toml (keys are `fer-edge run` options)."""
-    face = (
-        f'face_model = "{FACE_MODEL}"'
-        if face_model
-        else f'# face_model = "{FACE_MODEL}"   # none was installed: copy YuNet here (INSTALL.md)'
-    )
-    return f"""\
-# fer-edge service configuration, read by `fer-edge run --config {CONFIG}`.
-# Keys are the `fer-edge run` options with dashes as underscores (`fer-edge run --help`).
-# Check it with `fer-edge check-config {CONFIG}`; then `sudo systemctl restart fer-edge`.
-# The installer never overwrites this file.
+    """The commented default /etc/fer-edge/config.toml, generated from the option fields: every
+    option with its help, range and default (commented out), by section; set are the camera,
+    the installed model and card and, when installed, the YuNet model."""
+    from ..config import SECTIONS
+    from ..options import default_of, range_text, value_type
 
-# The camera: an index ("0"), a device ("/dev/video0"), "picamera2", a file or an RTSP URL.
-# (The service has no network: an RTSP camera needs PrivateNetwork=no, see INSTALL.md.)
-camera = {json.dumps(camera)}
+    chosen = {"camera": camera, "model": str(MODEL), "card": str(CARD)}
+    if face_model:
+        chosen["face_model"] = str(FACE_MODEL)
+    lines = [
+        f"# fer-edge service configuration, read by `fer-edge run --config {CONFIG}`.",
+        "# Keys are the `fer-edge run` options with dashes as underscores (`fer-edge run --help`).",
+        f"# Check it with `fer-edge check-config {CONFIG}`,",
+        "# then `sudo systemctl restart fer-edge`.",
+        "# The installer never overwrites this file. Commented lines show the defaults.",
+    ]
+    for section, cls in SECTIONS.items():
+        lines += ["", f"# -- {section} " + "-" * (92 - len(section))]
+        for f in fields(cls):
+            help_text = f.metadata["help"]
+            if f.metadata["choices"]:
+                help_text += f" One of: {', '.join(f.metadata['choices'])}."
+            if value_type(cls, f.name) in (int, float):
+                help_text += f" Range {range_text(f)}."
+            help_text += f" {SERVICE_NOTES[f.name]}" if f.name in SERVICE_NOTES else ""
+            lines += textwrap.wrap(help_text, 97, initial_indent="# ", subsequent_indent="# ")
+            if f.name == "face_model" and not face_model:
+                lines.append("# None was installed: copy YuNet here (INSTALL.md).")
+                lines.append(f"# face_model = {json.dumps(str(FACE_MODEL))}")
+            elif f.name in chosen:
+                lines.append(f"{f.name} = {json.dumps(chosen[f.name])}")
+            else:
+                value = default_of(f)
+                value = f.metadata["example"] if value is None else value
+                if value is not None:
+                    lines.append(f"# {f.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
 
-# The int8 classifier and its model card; both world-readable.
-model = "{MODEL}"
-card = "{CARD}"
 
-# The YuNet face detector. Without it the daemon falls back to Haar, which misses most faces.
-{face}
-
-# Seconds per aggregate record, and the smallest group (distinct faces) ever reported.
-# window = 60
-# min_group = 5
-
-# The JSON Lines logs go to $STATE_DIRECTORY (/var/lib/fer-edge), the service's only
-# writable place; leave log_dir unset.
-# log_dir = "/var/lib/fer-edge"
-
-# Days of logs kept; detector "auto" uses YuNet when face_model is found, else Haar.
-# keep_days = 90
-# detector = "auto"
-# max_fps = 0          # 0: no cap
-# threads = 2          # LiteRT threads (default: the runtime's choice)
-"""
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 class Installer:
@@ -160,6 +192,29 @@ class Installer:
     def at(self, path: PurePosixPath) -> Path:
         """``path`` under the install root."""
         return self.root / path.relative_to("/")
+
+    def shown(self, path: PurePosixPath) -> str:
+        """``path`` as the messages name it: where it is written (under ``--root``)."""
+        return str(path) if self.real_system else str(self.at(path))
+
+    def _camera(self, camera: str | None) -> str:
+        """The camera for a new config: a video file as an absolute path the service can see."""
+        from ..capture.options import is_file_camera
+
+        if camera is None or not is_file_camera(camera):
+            return camera or "0"
+        path = Path(camera).expanduser().absolute()
+        if not path.is_file():
+            raise FerError(
+                f"camera {camera}: no such video file (nor a camera index, /dev path, URL)"
+            )
+        why = hidden_from_service(path)
+        if why:
+            message = f"camera {path}: the service cannot read a file {why}"
+            if self.real_system:
+                raise FerError(message + "; put it under /srv or /opt")
+            log.warning("%s", message)
+        return str(path)
 
     # -- planning -------------------------------------------------------------------------
 
@@ -179,10 +234,13 @@ class Installer:
             except FerError as exc:
                 log.warning("%s", exc)
         manifest = self._read_manifest()
-        actions = [Action(f"create {CONFIG_DIR}/", lambda: self._mkdir(CONFIG_DIR))]
+        camera = self._camera(camera)
+        actions = [Action(f"create {self.shown(CONFIG_DIR)}/", lambda: self._mkdir(CONFIG_DIR))]
 
         if model is None and self.at(MODEL).is_file():
-            actions.append(Action(f"keep {MODEL} (installed before; --model replaces it)", None))
+            actions.append(
+                Action(f"keep {self.shown(MODEL)} (installed before; --model replaces it)", None)
+            )
         else:
             # No --model on a first install: the expression model packaged with fer_edge.
             model = resolve_model(None if model is None else str(model))
@@ -202,20 +260,25 @@ class Installer:
             modelfiles.check_yunet(face)
             actions.append(self._copy(face, FACE_MODEL, manifest))
         elif have_face:
-            actions.append(Action(f"keep {FACE_MODEL} (installed before)", None))
+            actions.append(Action(f"keep {self.shown(FACE_MODEL)} (installed before)", None))
         else:
-            log.warning("no YuNet face model found: %s", modelfiles.manual_hint(Path(CONFIG_DIR)))
+            log.warning(
+                "no YuNet face model found: %s",
+                modelfiles.manual_hint(Path(self.shown(CONFIG_DIR))),
+            )
 
         if self.at(CONFIG).exists():
-            actions.append(Action(f"keep {CONFIG} (exists; never overwritten)", None))
+            actions.append(Action(f"keep {self.shown(CONFIG)} (exists; never overwritten)", None))
         else:
-            text = default_config(camera or "0", face_model=have_face)
+            text = default_config(camera, face_model=have_face)
             actions.append(self._write(CONFIG, text, manifest, "default config"))
 
         unit = render_unit(command or exec_command())
         actions.append(self._write(UNIT, unit, manifest, "unit"))
         actions += self._plan_network(manifest)
-        actions.append(Action(f"record {MANIFEST}", lambda: self._write_manifest(manifest)))
+        actions.append(
+            Action(f"record {self.shown(MANIFEST)}", lambda: self._write_manifest(manifest))
+        )
         # --no-block: READY=1 waits for a first frame, and a camera may be plugged in later.
         actions += self._systemctl(["daemon-reload"], ["enable", "--now", SERVICE, "--no-block"])
         return actions
@@ -229,7 +292,10 @@ class Installer:
         if self.at(DROPIN).exists() and str(DROPIN) in manifest:
             del manifest[str(DROPIN)]
             return [
-                Action(f"remove {DROPIN} (no MQTT or metrics configured)", self.at(DROPIN).unlink)
+                Action(
+                    f"remove {self.shown(DROPIN)} (no MQTT or metrics configured)",
+                    self.at(DROPIN).unlink,
+                )
             ]
         return []
 
@@ -245,13 +311,15 @@ class Installer:
             if not target.exists():
                 continue
             if path == CONFIG and digest != sha256_file(target):
-                actions.append(Action(f"keep {path} (changed since it was installed)", None))
+                actions.append(
+                    Action(f"keep {self.shown(path)} (changed since it was installed)", None)
+                )
             else:
-                actions.append(Action(f"remove {path}", lambda t=target: t.unlink()))
+                actions.append(Action(f"remove {self.shown(path)}", lambda t=target: t.unlink()))
         if self.at(MANIFEST).exists():
-            actions.append(Action(f"remove {MANIFEST}", self.at(MANIFEST).unlink))
-        actions.append(Action(f"remove {CONFIG_DIR}/ if empty", self._rmdir_if_empty))
-        actions.append(Action(f"keep {STATE_DIR}/ (the logs)", None))
+            actions.append(Action(f"remove {self.shown(MANIFEST)}", self.at(MANIFEST).unlink))
+        actions.append(Action(f"remove {self.shown(CONFIG_DIR)}/ if empty", self._rmdir_if_empty))
+        actions.append(Action(f"keep {self.shown(STATE_DIR)}/ (the logs)", None))
         actions += self._systemctl(["daemon-reload"])
         return actions
 
@@ -299,7 +367,7 @@ class Installer:
                 tmp.chmod(0o644)  # the service's dynamic user must read it
             manifest[str(dest)] = sha256_file(self.at(dest))
 
-        return Action(f"copy {source} -> {dest}", run)
+        return Action(f"copy {source} -> {self.shown(dest)}", run)
 
     def _write(self, dest: PurePosixPath, text: str, manifest: dict, what: str) -> Action:
         def run() -> None:
@@ -309,7 +377,7 @@ class Installer:
                 tmp.chmod(0o644)
             manifest[str(dest)] = sha256_file(self.at(dest))
 
-        return Action(f"write {dest} ({what})", run)
+        return Action(f"write {self.shown(dest)} ({what})", run)
 
     def _read_manifest(self) -> dict[str, str]:
         path = self.at(MANIFEST)

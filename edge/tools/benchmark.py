@@ -9,16 +9,10 @@ import time
 
 import numpy as np
 
-from ..capture.devices import capture_settings, open_source
+from ..assemble import frame_pipeline, load_classifier, make_aggregator, make_detector, open_camera
 from ..capture.events import FRAME
-from ..classify.prior import prior_for_run
 from ..config import RunConfig
-from ..daemon import load_classifier
 from ..faces.crop import crop_faces
-from ..faces.factory import build_detector
-from ..faces.tracker import IouTracker
-from ..pipeline import FramePipeline
-from ..record.aggregate import WindowAggregator
 
 
 def peak_rss_mb() -> float:
@@ -31,14 +25,7 @@ def _frames(config: RunConfig, n: int):
     """``n`` frames from the source; a clip is replayed from the start when it ends."""
     got, start = 0, 0.0
     while got < n:
-        source = open_source(
-            config.camera,
-            config.frame_timeout,
-            config.reconnect_max,
-            start=start,
-            give_up=config.resolved_camera_wait,
-            capture=capture_settings(config),
-        )
+        source = open_camera(config, start=start)
         produced = 0
         t0 = time.perf_counter()
         for event in source:
@@ -80,27 +67,10 @@ def raw_interpreter_ms(classifier, crops: np.ndarray, repeats: int = 20) -> tupl
 def run_bench(config: RunConfig, frames: int = 300) -> dict:
     """Per-stage milliseconds per frame (classification also per face), fps, faces/s, peak RSS."""
     classifier = load_classifier(config)
-    detector = build_detector(
-        config.detector, config.face_model, config.score, config.min_face, config.detect_width
-    )
-    tracker = IouTracker(config.track_iou, config.track_max_age, config.smoothing)
-    prior = prior_for_run(classifier.card, config.prior_correction)
-    pipeline = FramePipeline(
-        detector,
-        classifier,
-        tracker,
-        config.reclassify,
-        prior=prior,
-        detect_every=config.detect_every,
-        gate=config.quality_gate,
-    )
-    aggregator = WindowAggregator(
-        config.window,
-        config.min_group,
-        classifier.card.labels,
-        classifier.card.sha256,
-        prior_correction=prior is not None,
-    )
+    detector = make_detector(config)
+    pipeline = frame_pipeline(config, detector, classifier)
+    prior = pipeline.prior
+    aggregator = make_aggregator(config, classifier.card, None, prior is not None)
     capture = aggregate = 0.0
     n = 0
     last_frame = None

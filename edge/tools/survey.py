@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..capture.devices import capture_settings, open_source
+from ..assemble import make_detector, open_camera
 from ..capture.events import FRAME
 from ..config import RunConfig
 from ..contract.card import ModelCard
 from ..contract.errors import FerError
-from ..faces.factory import build_detector
 from ..faces.quality import UNREADABLE
 
 #: Upper edges of the face-width histogram, capture pixels (the last bin is open).
@@ -125,17 +124,9 @@ class Survey:
 
 def run_survey(config: RunConfig, seconds: float, card: ModelCard | None = None) -> Survey:
     """Watch ``config.camera`` for ``seconds`` (source time: a file's own clock)."""
-    detector = build_detector(
-        config.detector, config.face_model, config.score, config.min_face, config.detect_width
-    )
+    detector = make_detector(config)
     gate = config.quality_gate
-    source = open_source(
-        config.camera,
-        config.frame_timeout,
-        config.reconnect_max,
-        give_up=config.resolved_camera_wait,
-        capture=capture_settings(config),
-    )
+    source = open_camera(config)
     survey = Survey(asked=config.capture_size if source.live else "")
     if card is not None:
         survey.table = face_size_table(card)

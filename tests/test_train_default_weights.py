@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import REPO, needs
+from helpers import REPO
+from helpers.skips import needs
 
 needs("tensorflow")
 
@@ -20,7 +21,7 @@ from fer_edge.contract.card import ModelCard, load_for_model, sha256_file, write
 from fer_edge.contract.errors import ModelFileError  # noqa: E402
 from fer_edge.contract.labels import LABELS  # noqa: E402
 from fer_edge.contract.recipe import CropRecipe  # noqa: E402
-from fer_train import default_model  # noqa: E402
+from fer_train import default_weights  # noqa: E402
 from fer_train import model as model_lib  # noqa: E402
 from fer_train.cli import main  # noqa: E402
 from fer_train.predict import KerasPredictor  # noqa: E402
@@ -93,10 +94,10 @@ def test_packed_default_restores_the_shipped_float_model(shared_keras, astronaut
     and only float32 operation order could make outputs differ: max |Δp| 1e-5 allows that and
     nothing else (int8 vs float differs by 0.008 on average, 0.21 at most).
     """
-    manifest = default_model.read_manifest()
+    manifest = default_weights.read_manifest()
     assert manifest["source"]["keras_sha256"] == sha256_file(shared_keras)
     assert manifest["max_abs_cast_error"] == 0.0
-    restored = default_model.load_default()
+    restored = default_weights.load_default()
     shipped = model_lib.load_model(shared_keras)
     for mine, theirs in zip(restored.weights, shipped.weights, strict=True):
         assert mine.path == theirs.path
@@ -119,7 +120,7 @@ def test_packing_is_reproducible_and_refuses_a_float16_overflow(tmp_path):
     card = ModelCard("m.tflite", "tflite", "0" * 64, CropRecipe(32))
     write_card(card, src / "m.json")
     out = tmp_path / "out" / "packed.npz"
-    manifest = default_model.pack(src / "m.keras", src / "m.json", out)
+    manifest = default_weights.pack(src / "m.keras", src / "m.json", out)
     assert manifest["sha256"] == sha256_file(out) and manifest["image_size"] == 32
     dtypes = {name: dtype for name, dtype, _ in manifest["weights"]}
     assert dtypes["conv1_conv/kernel"] == "float16" and dtypes["expression/kernel"] == "float16"
@@ -127,17 +128,17 @@ def test_packing_is_reproducible_and_refuses_a_float16_overflow(tmp_path):
         dtypes["conv1_bn/moving_variance"] == "float32" and dtypes["conv1_conv/bias"] == "float32"
     )
     assert dtypes["caffe_preprocess/kernel"] == "float32"
-    restored = default_model.load_default(out.with_suffix(".json"))
+    restored = default_weights.load_default(out.with_suffix(".json"))
     for mine, theirs in zip(restored.weights, model.weights, strict=True):
         np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-3, atol=1e-7)
-    again = default_model.pack(src / "m.keras", src / "m.json", tmp_path / "again.npz")
+    again = default_weights.pack(src / "m.keras", src / "m.json", tmp_path / "again.npz")
     assert again["sha256"] == manifest["sha256"]
 
     kernel = model.get_layer("expression").kernel
     kernel.assign(np.full(kernel.shape, 1e6, np.float32))
     model_lib.save_model(model, src / "m.keras")
     with pytest.raises(ModelFileError, match=r"expression/kernel does not fit float16"):
-        default_model.pack(src / "m.keras", src / "m.json", tmp_path / "bad.npz")
+        default_weights.pack(src / "m.keras", src / "m.json", tmp_path / "bad.npz")
     assert not (tmp_path / "bad.npz").exists()
 
 
@@ -146,10 +147,10 @@ def broken_default(tmp_path, monkeypatch):
     """The shipped manifest in a folder whose packed file the test breaks."""
     folder = tmp_path / "data"
     folder.mkdir()
-    manifest = folder / default_model.MANIFEST.name
-    shutil.copy(default_model.MANIFEST, manifest)
-    monkeypatch.setattr(default_model, "MANIFEST", manifest)
-    return folder / default_model.PACKED.name
+    manifest = folder / default_weights.MANIFEST.name
+    shutil.copy(default_weights.MANIFEST, manifest)
+    monkeypatch.setattr(default_weights, "MANIFEST", manifest)
+    return folder / default_weights.PACKED.name
 
 
 @pytest.fixture
@@ -164,12 +165,12 @@ def test_missing_or_corrupt_default_is_one_line_and_writes_nothing(broken_defaul
     broken_default.write_bytes(b"not weights")
     one_line_error(invoke(*args), 1, "sha256 does not match its manifest; the file is corrupt")
     with pytest.raises(ModelFileError, match="corrupt"):
-        default_model.load_default()
+        default_weights.load_default()
     assert not out.exists()
 
 
 def test_weights_keras_that_is_not_a_fer_model(tmp_path, faces):
-    from tiny_model import build_tiny_keras
+    from helpers.tiny_model import build_tiny_keras
 
     path = tmp_path / "tiny.keras"
     build_tiny_keras(32).save(path)
@@ -200,9 +201,9 @@ def tuned(tmp_path_factory, head_bgr, yunet_model):
 @pytest.mark.slow
 def test_fit_from_default_keeps_labels_crop_and_records_the_start(tuned):
     card = load_for_model(tuned.run / "model.keras")
-    manifest = default_model.read_manifest()
+    manifest = default_weights.read_manifest()
     assert list(card.labels) == list(LABELS) == manifest["labels"]
-    assert card.crop == default_model.default_crop(manifest) == CropRecipe(96, 0.15, True)
+    assert card.crop == default_weights.default_crop(manifest) == CropRecipe(96, 0.15, True)
     start = card.training["start"]
     assert start["weights"] == "default" and start["sha256"] == manifest["sha256"]
     assert start["packed_from_keras_sha256"] == manifest["source"]["keras_sha256"]
@@ -220,7 +221,7 @@ def test_fit_from_default_keeps_labels_crop_and_records_the_start(tuned):
 @pytest.mark.slow
 def test_fit_from_default_trains_the_top_and_keeps_the_rest(tuned, astronaut_crop):
     """conv5 and the head moved; everything below conv5 and every BatchNorm statistic kept."""
-    start = default_model.load_default()
+    start = default_weights.load_default()
     tuned_model = model_lib.load_model(tuned.run / "model.keras")
 
     def weights(model, name):

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import needs
 from fer_edge.contract.labels import LABELS
 from fer_train import data
 from fer_train.augment import Augment, shrink
 from fer_train.devices import Accelerators, choose_policy
+from helpers.skips import needs
 
 NOTHING = dict(flip=False, rotation=0, shift=0, zoom=0, brightness=0, contrast=0, low_res_p=0)
 
@@ -74,7 +74,7 @@ def test_low_resolution_removes_detail_like_a_small_face():
 
 def test_batches_weigh_shuffle_and_augment_reproducibly():
     needs("keras")
-    from fer_train.pipeline import Batches
+    from fer_train.input_pipeline import Batches
 
     images, labels = faces(20), np.arange(20) % len(LABELS)
     weights = np.arange(1, len(LABELS) + 1, dtype=np.float32)
@@ -149,6 +149,27 @@ def test_recipe_default_fills_what_the_command_line_leaves_out(tmp_path, monkeyp
     assert (params.epochs, params.fine_tune_epochs) == (2, 0)  # --epochs given: kept
     assert params.class_weights == "balanced" and params.low_res_p == 0.5
     assert (params.low_res_min, params.low_res_max) == (16, 30)
+
+
+def test_fit_options_are_fitparams_fields_checked_against_their_ranges(tmp_path, monkeypatch):
+    from fer_train import workflow
+    from fer_train.fit import FitParams
+
+    seen = []
+    monkeypatch.setattr(
+        workflow, "fit_run", lambda specs, out, params, prep, **kw: seen.append(params) or {}
+    )
+    data = ["--data", f"folder={tmp_path}", "--out", tmp_path / "o"]
+    assert invoke("fit", *data).exit_code == 0
+    assert seen == [FitParams()]  # nothing given: FitParams' own defaults, stated once
+    for flag, value, needle in [
+        ("--low-res-p", "1.5", "low-res-p 1.5: must be <= 1"),
+        ("--epochs", "-1", "epochs -1: must be >= 0"),
+        ("--batch-size", "0", "batch-size 0: must be >= 1"),
+    ]:
+        result = invoke("fit", *data, flag, value)
+        assert result.exit_code == 78 and needle in result.output, result.output
+    assert len(seen) == 1
 
 
 def test_bad_face_sizes_are_one_line_usage_errors(tmp_path):

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import START, write_face_clip
-from fer_edge.classify import default_model
+from fer_edge.classify import packaged_model
 from fer_edge.classify.prior import correct, training_prior
 from fer_edge.classify.runtime import Classifier
 from fer_edge.cli import main
@@ -23,10 +22,11 @@ from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces.crop import crop_faces
 from fer_edge.faces.detect import create_detector
 from fer_edge.faces.tracker import IouTracker
-from fer_edge.pipeline import FramePipeline
+from fer_edge.frame_pipeline import FramePipeline
 from fer_edge.record.jsonl import read_records
+from helpers.clips import START, write_face_clip
 
-PACKAGED = default_model.default_model_path()
+PACKAGED = packaged_model.default_model_path()
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +177,8 @@ def test_the_device_run_imports_no_tensorflow(tmp_path, clip, yunet_model):
 def packaged_copy(tmp_path, monkeypatch):
     """The packaged model folder copied where a test may break it."""
     folder = tmp_path / "models"
-    shutil.copytree(default_model.models_dir(), folder)
-    monkeypatch.setattr(default_model, "models_dir", lambda: folder)
+    shutil.copytree(packaged_model.models_dir(), folder)
+    monkeypatch.setattr(packaged_model, "models_dir", lambda: folder)
     return folder / PACKAGED.name
 
 

@@ -10,10 +10,11 @@ from importlib import resources
 from pathlib import Path
 
 from ..contract.errors import ConfigError
+from .options import DEFAULT_ALIAS
 
 NAME = "fer-resnet50-96-int8"
 #: What a config or flag may say instead of a path to mean the packaged model.
-ALIAS = "default"
+ALIAS = DEFAULT_ALIAS
 
 
 def models_dir() -> Path:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from fakes import SHA, onehot
 
 from fer_edge.faces.tracker import IouTracker
+from helpers.fakes import SHA, onehot
 
 
 def test_reclassify_interval_reuses_a_tracks_class_between_calls():
     from fer_edge.contract.card import ModelCard
     from fer_edge.contract.recipe import CropRecipe
     from fer_edge.faces.detect import Face
-    from fer_edge.pipeline import FramePipeline
+    from fer_edge.frame_pipeline import FramePipeline
 
     class TwoFaces:
         name = "fixed"

@@ -46,7 +46,7 @@ class Start:
     def load(self):
         """The Keras model (float32); for a file, checked again to be what :func:`resolve` saw."""
         if self.weights == DEFAULT:
-            from .default_model import load_default
+            from .default_weights import load_default
 
             return load_default()
         from .model import load_model
@@ -70,7 +70,7 @@ def resolve(weights: str) -> Start | None:
     if not is_whole_model(weights):
         return None
     if weights == DEFAULT:
-        from .default_model import check_packed, default_crop, read_manifest
+        from .default_weights import check_packed, default_crop, read_manifest
 
         manifest = read_manifest()
         packed = check_packed(manifest)

@@ -11,9 +11,12 @@ from fer_edge.config import RunConfig, build_config
 from fer_edge.contract.card import ModelCard
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.record.timeutil import parse_iso
+from fer_edge.record.window import Camera, WindowRecord
 
 SHA = "ab" * 32
 T0 = parse_iso("2026-01-05T08:00:00Z")
+#: The quality gate off: the test clip's faces are ~17 px (tests/test_quality.py tests the gate).
+NO_GATE = {"readable_face": 0.0, "max_yaw": 0.0, "max_pitch": 0.0, "min_sharpness": 0.0}
 
 
 class ScriptedDevice:
@@ -95,8 +98,36 @@ def feed(agg, ts, tracks, label=3, conf=0.9):
     return records
 
 
-def record(start=T0):
-    return {"start": start, "end": start + 60, "x": 1}
+def record(start=T0, **fields) -> WindowRecord:
+    """A 60 s window record as the aggregator makes it (epoch seconds); ``fields`` override
+    (a suppressed one has no class figures)."""
+    base = dict(
+        start=start,
+        end=start + 60,
+        source="file",
+        frames_seen=10,
+        frames_processed=10,
+        frames_dropped=0,
+        face_observations=60,
+        faces_mean=6.0,
+        faces_max=6,
+        tracks=6,
+        faces_readable=60,
+        faces_unreadable=0,
+        unreadable={},
+        readable_tracks=6,
+        min_group=5,
+        suppressed=False,
+        counts={"happy": 60},
+        shares={"happy": 1.0},
+        mean_confidence=0.9,
+        camera=Camera(status="ok", gaps=0, gap_seconds=0.0),
+        model_sha256=SHA,
+        prior_correction=False,
+    )
+    if fields.get("suppressed"):  # no class figures
+        base.update(counts=None, shares=None, mean_confidence=None)
+    return WindowRecord(**{**base, **fields})
 
 
 class Notes:
@@ -111,7 +142,7 @@ class Notes:
 
 def clip_config(clip, face_model, log_dir, **options) -> RunConfig:
     """The daemon over a test clip for the fake classifier: 1 s windows from START."""
-    from conftest import START
+    from .clips import START
 
     base = {
         "model": "fake",

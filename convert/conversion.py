@@ -23,8 +23,8 @@ from fer_edge.contract.recipe import CropRecipe
 from fer_train.data import read_run, run_recipe
 from fer_train.predict import KerasPredictor
 
+from . import calibration
 from . import parity as parity_mod
-from . import sources
 from .quantize import check_model, convert_to_bytes, load_keras, write_model
 
 log = logging.getLogger(__name__)
@@ -159,10 +159,10 @@ def output_folder(folder: Path) -> Iterator[None]:
 
 def _calibration(req: Request, source: Source, recipe: CropRecipe) -> tuple[np.ndarray, dict]:
     if req.calibration:
-        prepared = sources.from_specs(req.calibration, recipe, "calibration")
+        prepared = calibration.from_specs(req.calibration, recipe, "calibration")
         origin = [f"{k}={p}" for k, p in req.calibration]
     elif source.run_dir is not None:
-        prepared, split = sources.from_run(
+        prepared, split = calibration.from_run(
             source.run_dir, ("train",), "calibration", limit=req.samples, seed=req.seed
         )
         origin = [f"run:{split}"]
@@ -171,20 +171,20 @@ def _calibration(req: Request, source: Source, recipe: CropRecipe) -> tuple[np.n
             f"{source.keras_path}: int8 needs calibration images: the model is not in a run "
             "directory, so pass --calibration KIND=PATH"
         )
-    images = sources.calibration_images(prepared, req.samples, seed=req.seed)
+    images = calibration.calibration_images(prepared, req.samples, seed=req.seed)
     return images, {"from": origin, "samples": int(len(images))}
 
 
 def _validation(req: Request, source: Source, recipe: CropRecipe):
     if req.validate:
-        prepared = sources.from_specs(req.validate, recipe, "validation")
+        prepared = calibration.from_specs(req.validate, recipe, "validation")
         return prepared, [f"{k}={p}" for k, p in req.validate]
     if source.run_dir is None:
         raise ConfigError(
             f"{source.keras_path}: the parity check needs held-out images: the model is not in "
             "a run directory, so pass --validate KIND=PATH"
         )
-    prepared, split = sources.from_run(source.run_dir, ("test", "val"), "validation")
+    prepared, split = calibration.from_run(source.run_dir, ("test", "val"), "validation")
     return prepared, [f"run:{split}"]
 
 
