@@ -185,7 +185,7 @@ def main() -> None:
         scenes = crops_at(width=48, blur=blur)
         crops = [crop_square(f, b, recipe, m[:2]) for f, b, m in scenes]
         probs = classify(classifier, prior, crops)
-        sharp = float(np.median([sharpness(c) for c in crops]))
+        sharp = float(np.median([sharpness(f, b) for f, b, _ in scenes]))
         rows.append(summarise(probs, reference, labels, {"blur": blur, "sharpness": sharp}))
     report["blur_at_48px"] = rows
     for axis in ("yaw", "pitch"):

@@ -61,13 +61,15 @@ class LoopedClip:
 def _serve(clip: Path, control: Path, args: list[str]) -> None:
     """Be ``fer-edge`` with the looping clip standing in for every live camera."""
     from fer_edge import assemble
-    from fer_edge.capture import sources
+    from fer_edge.capture.livesource import LiveSource
     from fer_edge.cli import main
 
     fps = float(json.loads((control / "clip.json").read_text())["fps"])
 
-    def open_source(spec, frame_timeout=5.0, reconnect_max=30.0, start=None, give_up=0.0):
-        return sources.LiveSource(
+    def open_source(
+        spec, frame_timeout=5.0, reconnect_max=30.0, start=None, give_up=0.0, capture=None
+    ):
+        return LiveSource(
             lambda: LoopedClip(clip, control, fps),
             f"camera {spec} (looped clip)",
             frame_timeout,

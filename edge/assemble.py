@@ -15,14 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .capture.sources import FrameSource, open_source
+from .capture.devices import capture_settings, open_source
+from .capture.events import FrameSource
 from .classify.packaged_model import resolve_model
 from .classify.shares import ShareEstimator
 from .config import RunConfig
 from .contract.atomic import why_not_writable
 from .contract.card import ModelCard, load_for_model
 from .contract.errors import CardError, ConfigError, FerError, ModelFileError
-from .faces.detect import FaceDetector, create_detector
+from .faces.detect import FaceDetector
+from .faces.factory import build_detector
 from .faces.tracker import IouTracker
 from .frame_pipeline import FramePipeline, Predictor
 from .record.aggregate import WindowAggregator
@@ -70,11 +72,15 @@ def open_camera(
         config.reconnect_max,
         start=start,
         give_up=config.resolved_camera_wait,
+        capture=capture_settings(config),
     )
 
 
 def make_detector(config: RunConfig) -> FaceDetector:
-    return create_detector(config.detector, config.face_model, config.score, config.min_face)
+    """The configured detector (:func:`.faces.factory.build_detector`: tiling, reduced copy)."""
+    return build_detector(
+        config.detector, config.face_model, config.score, config.min_face, config.detect_width
+    )
 
 
 def load_card(config: RunConfig) -> ModelCard:

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field, replace
 
 from .assemble import Parts
-from .capture.sources import DROPPED, FOUND, FRAME, LOST, RETRYING, SourceEvent
+from .capture.events import DROPPED, FOUND, FRAME, LOST, RETRYING, SourceEvent
 from .fleet.metrics import Metrics
 from .record.window import WindowRecord
 

@@ -95,14 +95,13 @@ class FramePipeline:
         self._frame += 1
         due = [t for t in tracks if self._due(t, ts)]
         t2 = time.perf_counter()
-        crops = crop_faces(frame, [Face(t.box, 1.0, t.landmarks) for t in due], self.recipe)
-        if self.gate is not None and len(due):
-            keep = []
-            for i, track in enumerate(due):
-                track.unreadable = self.gate.after_crop(crops[i])
-                if track.unreadable is None:
-                    keep.append(i)
-            due, crops = [due[i] for i in keep], crops[keep]
+        faces = [Face(t.box, 1.0, t.landmarks) for t in due]
+        if self.gate is not None and due:
+            for track, face in zip(due, faces, strict=True):
+                track.unreadable = self.gate.on_pixels(frame, face)
+            faces = [f for t, f in zip(due, faces, strict=True) if t.unreadable is None]
+            due = [t for t in due if t.unreadable is None]
+        crops = crop_faces(frame, faces, self.recipe)
         t3 = time.perf_counter()
         probs = self.classifier.predict(crops) if len(crops) else np.empty((0, 0), np.float32)
         t4 = time.perf_counter()

@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from fer_edge.assemble import build_pipeline
-from fer_edge.capture.sources import FOUND, FRAME, LOST, LiveSource
+from fer_edge.capture.events import FOUND, FRAME, LOST
+from fer_edge.capture.livesource import LiveSource
 from fer_edge.cli import main
 from fer_edge.config import build_config
 from fer_edge.contract.errors import CameraUnavailable
@@ -178,7 +179,7 @@ def test_each_backoff_step_says_which_camera_why_and_when(caplog):
     with caplog.at_level(logging.WARNING), pytest.raises(CameraUnavailable) as info:
         for _ in source:
             pass
-    steps = [r.getMessage() for r in caplog.records if r.name == "fer_edge.capture.sources"]
+    steps = [r.getMessage() for r in caplog.records if r.name == "fer_edge.capture.livesource"]
     assert len(steps) >= 4
     assert (
         steps[0] == "camera 7: /dev/video7 does not exist (not plugged in?); next attempt in 0.05 s"
@@ -244,7 +245,7 @@ def test_cli_camera_wait_exits_69_in_our_words_without_opencv_lines(
     assert result.exit_code == 69, result.output
     line = one_error_line(result.output)
     assert "camera 7: no frame within 1 s (/dev/video7 does not exist (not plugged in?))" in line
-    steps = [r.getMessage() for r in caplog.records if r.name == "fer_edge.capture.sources"]
+    steps = [r.getMessage() for r in caplog.records if r.name == "fer_edge.capture.livesource"]
     assert (
         steps[0] == "camera 7: /dev/video7 does not exist (not plugged in?); next attempt in 0.5 s"
     )

@@ -7,17 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from fer_edge.capture.sources import (
-    DROPPED,
-    FOUND,
-    FRAME,
-    HEARTBEAT,
-    LOST,
-    RETRYING,
-    FileSource,
-    SourceLost,
-    open_source,
-)
+from fer_edge.capture.devices import open_source
+from fer_edge.capture.events import DROPPED, FOUND, FRAME, HEARTBEAT, LOST, RETRYING, SourceLost
+from fer_edge.capture.filesource import FileSource
 from fer_edge.contract.errors import ConfigError
 from fer_edge.record.timeutil import parse_iso
 from helpers.clips import START

@@ -9,24 +9,56 @@ from pathlib import Path
 
 from ..options import bad, check_fields, option
 
-#: The camera names that are not files: an index, a device, a URL, the Pi camera.
+#: The camera names that are not files: an index, a device, a URL, the Pi camera, a GStreamer
+#: pipeline (``gst:...``) or a Jetson CSI camera (``nvargus[:N]``).
 PICAMERA2 = "picamera2"
+NVARGUS = "nvargus"
 
 
 def is_file_camera(spec: str) -> bool:
     """Whether camera ``spec`` names a video file (rather than an index, device or URL)."""
     spec = str(spec).strip()
-    return not (spec == PICAMERA2 or spec.isdigit() or spec.startswith("/dev/") or "://" in spec)
+    return not (
+        spec in (PICAMERA2, NVARGUS)
+        or spec.isdigit()
+        or spec.startswith(("/dev/", "gst:", "nvargus:"))
+        or "://" in spec
+    )
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1920x1080"`` as (1920, 1080); each side in [16, 8192]."""
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise ValueError("not a size WIDTHxHEIGHT, e.g. 1920x1080")
+    size = int(width), int(height)
+    if not all(16 <= side <= 8192 for side in size):
+        raise ValueError("each side must lie in [16, 8192] px")
+    return size
 
 
 @dataclass
 class CaptureOptions:
-    """Where frames come from (:mod:`.sources`), how long to wait for them, and how many."""
+    """Where frames come from (:mod:`.devices`), at what size and rate, how long to wait for
+    them, and how many."""
 
     camera: str = option(
         "0",
         "0 (V4L2 index), /dev/video0, a video file, rtsp://..., picamera2.",
         path=is_file_camera,
+    )
+    capture_size: str = option(
+        "1280x720", "Camera capture size WxH (V4L2, picamera2, GStreamer); files/RTSP as they come."
+    )
+    capture_fps: float = option(
+        0.0,
+        "Camera frame rate to ask for; 0: the camera's default.",
+        ge=0,
+        le=240,
+        note="0: the camera's default",
+    )
+    pixel_format: str = option(
+        "auto", "V4L2 pixel format (auto: MJPG above 640x480).", ("auto", "MJPG", "YUYV", "H264")
     )
     start_time: str | None = option(
         None,
@@ -68,9 +100,18 @@ class CaptureOptions:
 
     def validate(self) -> None:
         check_fields(self)
+        try:
+            parse_size(self.capture_size)
+        except ValueError as exc:
+            raise bad("capture_size", self.capture_size, str(exc)) from None
         camera = self.camera.strip()
+        if is_file_camera(camera) and Path(camera).is_dir():
+            raise bad("camera", self.camera, "a directory, not a video file")
         if is_file_camera(camera) and not Path(camera).is_file():
-            why = "not a camera index, /dev path, URL, 'picamera2' or an existing file"
+            why = (
+                "not a camera index, /dev path, URL, 'picamera2', 'gst:PIPELINE', 'nvargus' or an "
+                "existing file"
+            )
             raise bad("camera", self.camera, why)
         if self.start_time is not None:
             from ..record.timeutil import parse_iso

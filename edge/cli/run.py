@@ -1,4 +1,5 @@
-"""``fer-edge run`` (the daemon), ``check-config``, ``bench``, ``doctor`` and ``report``."""
+"""``fer-edge run`` (the daemon), ``check-config``, ``bench``, ``doctor``, ``survey`` and
+``report``."""
 
 from __future__ import annotations
 
@@ -131,6 +132,24 @@ def doctor(config_file: Path | None, **options) -> None:
         sys.exit(1)
 
 
+@click.command("survey")
+@config_options
+@click.option(
+    "--seconds", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
+    help="How long to watch.",
+)  # fmt: skip
+def survey(config_file: Path | None, seconds: float, **options) -> None:
+    """Is the camera, as installed, good enough? Face sizes, readable share, advice; stores
+    nothing."""
+    from ..assemble import load_card
+    from ..tools.survey import run_survey
+
+    config = build_config(config_file, options)
+    card = load_card(config)
+    for line in run_survey(config, seconds, card).lines():
+        click.echo(line)
+
+
 @click.command("report")
 @click.option(
     "--log-dir",
@@ -154,4 +173,4 @@ def report(log_dir: Path, out: Path, tz: str | None) -> None:
     click.echo(f"wrote {out} ({n} windows)")
 
 
-COMMANDS = (run, check_config, bench, doctor, report)
+COMMANDS = (run, check_config, bench, doctor, survey, report)

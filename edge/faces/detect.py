@@ -33,6 +33,16 @@ class Face:
     score: float
     landmarks: tuple[tuple[float, float], ...] | None = None
 
+    def mapped(self, sx: float, sy: float, dx: float = 0.0, dy: float = 0.0) -> Face:
+        """This face in another image's pixels: every x becomes ``x * sx + dx``, y likewise."""
+        x, y, w, h = self.box
+        marks = (
+            tuple((mx * sx + dx, my * sy + dy) for mx, my in self.landmarks)
+            if self.landmarks
+            else None
+        )
+        return Face((x * sx + dx, y * sy + dy, w * sx, h * sy), self.score, marks)
+
     @property
     def eyes(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
         return (self.landmarks[0], self.landmarks[1]) if self.landmarks else None
@@ -55,7 +65,8 @@ class FaceDetector(ABC):
     ) -> FaceDetector:
         """Build one from the run's options (``face_model``: this detector's model file).
 
-        Every registered (named) detector implements it; wrappers are built by their owner.
+        Every registered (named) detector implements it; wrappers (tiling, the reduced copy)
+        are composed by :func:`fer_edge.faces.factory.build_detector`.
         """
         raise NotImplementedError(f"{cls.__name__} is not built from options")
 
@@ -90,10 +101,6 @@ class YuNetDetector(FaceDetector):
         model = modelfiles.find_yunet(face_model)
         if model is None:
             raise ModelFileError(f"YuNet face model not found; {modelfiles.manual_hint()}")
-        from .tiling import TiledDetector, detection_scale
-
-        if detection_scale(min_size) > 1.0:  # small faces: upscaled, tiled frames
-            return TiledDetector(lambda score: cls(model, score), min_size, score_threshold)
         return cls(model, score_threshold=score_threshold, min_size=min_size)
 
     def detect(self, image: np.ndarray) -> list[Face]:
@@ -178,7 +185,11 @@ def create_detector(
     score_threshold: float = 0.6,
     min_size: int = 0,
 ) -> FaceDetector:
-    """Build a detector by name. ``auto``: YuNet when its model is found, else Haar (warned)."""
+    """Build a plain detector by name. ``auto``: YuNet when its model is found, else Haar (warned).
+
+    For the daemon's detector (small faces tiled, a reduced copy of big frames) see
+    :func:`fer_edge.faces.factory.build_detector`.
+    """
     if kind not in detector_names():
         raise ConfigError(f"unknown detector {kind!r}; choose one of {', '.join(detector_names())}")
     if kind == "auto":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..options import check_fields, option
+from ..options import bad, check_fields, option
 
 #: ``auto`` and the registered detectors (:func:`.detect.detector_names`; a test keeps them
 #: equal), stated here so that reading a config does not load OpenCV.
@@ -13,15 +13,25 @@ DETECTORS = ("auto", "yunet", "haar")
 
 @dataclass
 class FacesOptions:
-    """The face detector (:mod:`.detect`), the tracker (:mod:`.tracker`) and the quality gate
-    (:mod:`.quality`)."""
+    """The face detector (:mod:`.detect`; built by :mod:`.factory`, on a reduced copy by
+    :mod:`.scale`), the tracker (:mod:`.tracker`) and the quality gate (:mod:`.quality`)."""
 
     detector: str = option("auto", "Face detector.", DETECTORS)
     face_model: str | None = option(
         None, "YuNet ONNX model [looked up; see `fer-edge models path`].", path=True
     )
     min_face: int = option(
-        0, "Smallest face to find, px; below 20 the frame is upscaled (tiled).", ge=0, le=4096
+        0,
+        "Smallest face to find, capture px; under 20 detection px the copy is upscaled (tiled).",
+        ge=0,
+        le=4096,
+    )
+    detect_width: int = option(
+        960,
+        "The detector sees frames reduced to this width (faces are read at full size); 0: off.",
+        ge=0,
+        le=7680,
+        note="px, at least 160; 0: the full frame",
     )
     score: float = option(0.6, "Face detector score threshold.", gt=0, le=1)
     detect_every: int = option(
@@ -56,7 +66,7 @@ class FacesOptions:
         note="degrees; 0: no test",
     )
     min_sharpness: float = option(
-        0.75,
+        0.5,
         "Blurrier faces (detail measure) are unreadable; 0: off.",
         ge=0,
         le=100,
@@ -77,3 +87,9 @@ class FacesOptions:
 
     def validate(self) -> None:
         check_fields(self)
+        if 0 < self.detect_width < 160:
+            raise bad(
+                "detect_width",
+                self.detect_width,
+                "must lie in [160, 7680] px, or 0 (the full frame)",
+            )

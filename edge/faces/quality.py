@@ -6,11 +6,20 @@ one of the seven classes: the window counts them apart, and class shares are ove
 only. Defaults come from ``bench/bench_quality.py`` (see README "Face quality").
 
 The pose is a coarse cue from landmark geometry, in degrees, with the face rotated so the eyes
-are level: yaw from the nose tip's sideways offset from the eye-mouth midline (a nose ~0.5
-eye-distances in front of the eyes: offset = 0.5 tan yaw) and from the eye distance foreshortened
-against the eye-mouth height, whichever is larger; pitch from the nose tip's height between eyes
-and mouth. (The eye-mouth height foreshortened would be a second pitch cue, but YuNet's landmarks
-of one frontal face vary too much in that ratio: docs/RESULTS.md.)
+are level. It uses the eyes and the nose tip only: the mouth moves with expression (a smile
+widens and lifts it, surprise opens it), and the ratio of eye distance to eye-mouth height varies
+from person to person by more than a 25 degree turn changes it. The nose tip stands ``NOSE_DEPTH``
+eye distances in front of the eyes, so turning the head by ``yaw`` moves it sideways from the
+eyes' midpoint by ``NOSE_DEPTH * tan(yaw)`` eye distances, and pitching it forward by ``pitch``
+moves it down by ``NOSE_DROP * cos(pitch) + NOSE_DEPTH * sin(pitch)`` eye distances (corrected for
+the eye distance foreshortened by yaw). Beyond about 40 degrees down the nose drop falls again,
+so a strongly foreshortened eye-mouth height also counts as looking down.
+
+Calibrated on real faces of many people (see README "Face quality"): ``NOSE_DROP`` is the median
+nose drop of 1,194 near-frontal JAFFE and CK+ faces (17 women, 118 subjects, every expression);
+``NOSE_DEPTH`` the slope of the nose offset against the eye distance's foreshortening across
+1,459 FER+ faces in every pose (0.42-0.45 from 20 to 55 degrees). ``bench/bench_gate.py``
+measures the result.
 """
 
 from __future__ import annotations
@@ -23,20 +32,22 @@ import numpy as np
 
 from .detect import Face
 
-#: Landmark geometry of a frontal face (YuNet on 32 variants of skimage's astronaut, 20-96 px,
-#: medians): eye distance over eye-to-mouth height, and the nose tip's height between the eye
-#: line and the mouth line.
-FRONTAL_RATIO = 1.07
-FRONTAL_NOSE = 0.55
-#: Nose-tip depth in front of the eyes, in eye distances and in eye-mouth heights.
-NOSE_DEPTH_IOD = 0.5
-NOSE_DEPTH_HEIGHT = 0.58
+#: The nose tip's depth in front of the eyes, and its drop below the eye line in a frontal face,
+#: in eye distances (YuNet's landmarks).
+NOSE_DEPTH = 0.45
+NOSE_DROP = 0.57
+#: Eye distance over eye-mouth height of a frontal face (median of the same real faces); a
+#: height foreshortened past 45 degrees' worth is a head bent down whatever the nose says.
+FRONTAL_RATIO = 0.97
+_STEEP = 45.0
+#: Sharpness is measured on the face box resized to this many pixels a side.
+SHARPNESS_PX = 24
 
 UNREADABLE = ("small", "turned", "down", "blurred")
 
 
 def head_pose(landmarks) -> tuple[float, float]:
-    """(yaw, pitch) in degrees from YuNet's five landmarks; pitch > 0 is looking down."""
+    """(yaw, pitch) in degrees from YuNet's five landmarks; yaw >= 0, pitch > 0 looking down."""
     pts = np.asarray(landmarks, np.float64)
     right_eye, left_eye, nose, mouth_r, mouth_l = pts
     eye_mid, mouth_mid = (right_eye + left_eye) / 2, (mouth_r + mouth_l) / 2
@@ -46,25 +57,39 @@ def head_pose(landmarks) -> tuple[float, float]:
         return 90.0, 0.0
     ux = across / iod
     uy = np.array([-ux[1], ux[0]])  # image "down" in the face's own frame
+    side = float((nose - eye_mid) @ ux) / iod
+    drop = float((nose - eye_mid) @ uy) / iod
+    yaw = math.degrees(math.atan(abs(side) / NOSE_DEPTH))
+    drop *= math.cos(math.radians(yaw))  # the eye distance was foreshortened by the turn
+    reach = math.hypot(NOSE_DROP, NOSE_DEPTH)
+    pitch = math.degrees(
+        math.asin(max(-1.0, min(1.0, drop / reach))) - math.atan2(NOSE_DROP, NOSE_DEPTH)
+    )
     height = float((mouth_mid - eye_mid) @ uy)
     if height < 1e-6:
-        return 90.0, 90.0
-    mid_x = float(((eye_mid + mouth_mid) / 2) @ ux)
-    nose_x = float(nose @ ux) - mid_x
-    nose_t = float((nose - eye_mid) @ uy) / height
-    yaw_nose = math.degrees(math.atan(abs(nose_x) / iod / NOSE_DEPTH_IOD))
-    ratio = (iod / height) / FRONTAL_RATIO
-    yaw_width = math.degrees(math.acos(min(1.0, ratio)))
-    pitch = math.degrees(math.atan((nose_t - FRONTAL_NOSE) / NOSE_DEPTH_HEIGHT))
-    return max(yaw_nose, yaw_width), pitch
+        return yaw, 90.0
+    steep = math.degrees(math.acos(min(1.0, FRONTAL_RATIO * height / iod)))
+    return yaw, (max(pitch, steep) if steep > _STEEP else pitch)
 
 
-def sharpness(crop: np.ndarray) -> float:
-    """Detail of a face crop: variance of the Laplacian over the variance of the grey levels,
-    at 24 px (so it does not depend on crop size, brightness or contrast, and pixel noise is
-    averaged away)."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
-    grey = cv2.resize(grey, (24, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+def sharpness(frame: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """Detail of the face in ``box`` of ``frame``: the variance of the Laplacian over the variance
+    of the grey levels, with the box resized to ``SHARPNESS_PX`` a side.
+
+    Measured on the face's own pixels at one fixed scale, so it depends neither on the
+    classification model's input size nor on the crop margin, brightness or contrast, and pixel
+    noise is averaged away.
+    """
+    height, width = frame.shape[:2]
+    x, y, w, h = box
+    x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+    x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0.0
+    face = frame[y0:y1, x0:x1]
+    grey = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY) if face.ndim == 3 else face
+    size = (SHARPNESS_PX, SHARPNESS_PX)
+    grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     spread = float(grey.var())
     if spread < 1e-3:
         return 0.0
@@ -76,7 +101,7 @@ class QualityGate:
     """Thresholds of a readable face; a threshold of 0 switches its test off.
 
     min_face: face width in pixels; max_yaw, max_pitch: degrees (pitch: looking down only);
-    min_sharpness: :func:`sharpness` of the crop.
+    min_sharpness: :func:`sharpness` of the face in the frame.
     """
 
     min_face: float = 24.0
@@ -96,8 +121,8 @@ class QualityGate:
                 return "down"
         return None
 
-    def after_crop(self, crop: np.ndarray) -> str | None:
-        """Why the crop is unreadable (blur), or None."""
-        if self.min_sharpness and sharpness(crop) < self.min_sharpness:
+    def on_pixels(self, frame: np.ndarray, face: Face) -> str | None:
+        """Why the face's own pixels in ``frame`` are unreadable (blur), or None."""
+        if self.min_sharpness and sharpness(frame, face.box) < self.min_sharpness:
             return "blurred"
         return None

@@ -91,8 +91,6 @@ class TiledDetector(FaceDetector):
     positives on texture).
     """
 
-    name = "yunet-tiled"
-
     def __init__(
         self,
         make_detector: Callable[[float], FaceDetector],
@@ -101,6 +99,7 @@ class TiledDetector(FaceDetector):
         tile: int = 1280,
         overlap: int | None = None,
     ) -> None:
+        self.name = "yunet-tiled"  # a wrapper, not registered (ClassVar unset): not an option
         self.scale = detection_scale(min_face)
         self.min_face, self.score, self.tile = float(min_face), score, int(tile)
         # Faces up to twice the reliable size fit whole in an overlap; bigger ones are left to
@@ -128,7 +127,7 @@ class TiledDetector(FaceDetector):
                                   interpolation=cv2.INTER_LINEAR)  # fmt: skip
             inner = (x0 > 0, y0 > 0, x1 < width, y1 < height)
             for face in self._small.detect(part):
-                mapped = _map(face, self.scale, x0, y0)
+                mapped = face.mapped(1 / self.scale, 1 / self.scale, x0, y0)
                 if len(tiles) > 1 and _cut(mapped.box, (x0, y0, x1, y1), inner):
                     continue
                 faces.append(mapped)
@@ -138,18 +137,6 @@ class TiledDetector(FaceDetector):
             faces.extend(self._large.detect(image))
         # Box sizes vary by about a fifth around the true face size.
         return [f for f in nms(faces) if min(f.box[2:]) >= 0.8 * self.min_face]
-
-
-def _map(face: Face, scale: float, x0: int, y0: int) -> Face:
-    """A face found in an upscaled tile, in frame coordinates."""
-    x, y, w, h = face.box
-    box = (x / scale + x0, y / scale + y0, w / scale, h / scale)
-    marks = (
-        tuple((mx / scale + x0, my / scale + y0) for mx, my in face.landmarks)
-        if face.landmarks
-        else None
-    )
-    return Face(box, face.score, marks)
 
 
 def _cut(box: tuple[float, ...], tile: Tile, inner: tuple[bool, bool, bool, bool]) -> bool:

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ..assemble import frame_pipeline, load_classifier, make_aggregator, make_detector, open_camera
-from ..capture.sources import FRAME
+from ..capture.events import FRAME
 from ..config import RunConfig
 from ..faces.crop import crop_faces
 
@@ -109,6 +109,7 @@ def run_bench(config: RunConfig, frames: int = 300) -> dict:
         "frame_shape": list(last_frame.shape),
         "faces_per_frame": round(faces / n, 2),
         "detector": detector.name,
+        "detect_width": config.detect_width,
         "runtime": getattr(getattr(classifier, "runtime", None), "name", None),
         "model_input": classifier.card.input_size,
         "model_mode": classifier.card.mode,

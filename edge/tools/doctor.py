@@ -94,20 +94,22 @@ def _model(config: RunConfig) -> Check:
 
 def _camera(config: RunConfig) -> Check:
     from ..assemble import open_camera
-    from ..capture.sources import FRAME
+    from ..capture.events import FRAME
 
     try:
         source = open_camera(config, frame_timeout=min(config.frame_timeout, 5.0))
     except FerError as exc:
         return FAIL, "camera", str(exc)
     if not source.live:
-        return PASS, "camera", f"video file {config.camera} ({source.fps:g} fps)"
+        width, height = source.frame_size or (0, 0)
+        return PASS, "camera", f"video file {config.camera} ({width}x{height}, {source.fps:g} fps)"
     source.reconnect = False
     try:
         for event in source:
             if event.kind == FRAME:
                 height, width = event.frame.shape[:2]
-                return PASS, "camera", f"{source.name}: frame {width}x{height}"
+                asked = "" if "://" in config.camera else f" (asked for {config.capture_size})"
+                return PASS, "camera", f"{source.name}: frame {width}x{height}{asked}"
     except FerError as exc:
         return FAIL, "camera", str(exc)
     finally:

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from fer_edge.capture.sources import LiveSource
+from fer_edge.capture.livesource import LiveSource
 from fer_edge.config import RunConfig, build_config
 from fer_edge.contract.card import ModelCard
 from fer_edge.contract.recipe import CropRecipe

@@ -1,137 +1,37 @@
-"""Frame sources: a video file, a V4L2 camera, a device path, an RTSP/HTTP URL, or picamera2.
+"""A live camera read by a worker thread: frame timeout, dropped frames and reconnection.
 
-A source is an iterable of :class:`SourceEvent`: every frame (epoch seconds and a BGR uint8
-frame) and everything else its reader needs to know, in the order it happened. A live source
-also yields heartbeats while no frame arrives, so the reader can close windows and notice a
-stop request; it never invents (black or repeated) frames. A lost camera is reopened with
-exponential backoff: every attempt that fails is logged in one line (which camera, why, when the
-next attempt is) and yielded as an event with that line. With ``give_up``, a camera that
-delivers no first frame within that many seconds raises :class:`CameraUnavailable`.
+A lost camera is reopened with exponential backoff: every attempt that fails is logged in one
+line (which camera, why, when the next attempt is) and yielded as an event with that line. With
+``give_up``, a camera that delivers no first frame within that many seconds raises
+:class:`CameraUnavailable`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from ..contract.errors import CameraUnavailable, ConfigError, FerError
+from ..contract.errors import CameraUnavailable
+from .events import (
+    DROPPED,
+    FOUND,
+    FRAME,
+    HEARTBEAT,
+    LOST,
+    RETRYING,
+    Device,
+    FrameSource,
+    SourceEvent,
+    SourceLost,
+)
 
 log = logging.getLogger(__name__)
-
-PICAMERA2_HINT = (
-    "picamera2 is not importable: it exists only on a Raspberry Pi; there run "
-    "`sudo apt install python3-picamera2` and create the virtualenv with "
-    "`python3 -m venv --system-site-packages`"
-)
-
-
-class SourceLost(FerError):
-    """A source without reconnection stalled or lost its camera."""
-
-
-#: The kinds of :class:`SourceEvent`.
-FRAME, HEARTBEAT, LOST, FOUND, DROPPED, RETRYING = (
-    "frame",
-    "heartbeat",
-    "lost",
-    "found",
-    "dropped",
-    "retrying",
-)
-
-
-@dataclass(frozen=True)
-class SourceEvent:
-    """One thing a source tells its reader; ``ts`` is epoch seconds (a file's: video time).
-
-    - ``frame``: ``frame`` is the next BGR frame, taken at ``ts``.
-    - ``heartbeat``: alive, no frame (the camera may be blocked in a read).
-    - ``lost``: the camera is gone since ``ts`` (its last frame); once a gap. ``problem`` is
-      what is wrong now and what the source does about it, as logged; ``why`` the reason alone.
-    - ``retrying``: alive and reopening the camera (progress, not a hang); ``problem``, ``why``.
-    - ``found``: frames again from ``ts`` (the gap ends; the frame itself follows).
-    - ``dropped``: the source skipped ``count`` frames (its reader was slower than the camera).
-    """
-
-    kind: str
-    ts: float
-    frame: np.ndarray | None = None
-    problem: str | None = None
-    why: str | None = None
-    count: int = 0
-
-
-class Device(Protocol):
-    """What a live source reads from: ``cv2.VideoCapture`` has this shape."""
-
-    def read(self) -> tuple[bool, np.ndarray | None]: ...
-
-    def release(self) -> None: ...
-
-
-class FrameSource:
-    """Base: ``live`` sources use the wall clock; file sources use the video's own time."""
-
-    live = True
-    name = ""
-
-    def __iter__(self) -> Iterator[SourceEvent]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Ask the iteration to end soon (safe from a signal handler or another thread)."""
-
-
-class FileSource(FrameSource):
-    """A video file, read frame by frame; timestamps are ``start + index / fps``.
-
-    Windows therefore depend only on the file, not on the machine's speed. ``start`` defaults to
-    the file's modification time (whole seconds).
-    """
-
-    live = False
-
-    def __init__(self, path: str | os.PathLike, start: float | None = None) -> None:
-        import cv2
-
-        self.path = Path(path)
-        self.name = str(self.path)
-        self._cap = cv2.VideoCapture(str(self.path))
-        if not self._cap.isOpened():
-            raise FerError(f"{self.path}: cannot open as a video file")
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if not 0.5 <= fps <= 1000.0:
-            log.warning("%s: frame rate unknown (%r); assuming 25 fps", self.path, fps)
-            fps = 25.0
-        self.fps = fps
-        self.start = float(int(self.path.stat().st_mtime)) if start is None else start
-        self._stop = threading.Event()
-
-    def __iter__(self) -> Iterator[SourceEvent]:
-        index = 0
-        try:
-            while not self._stop.is_set():
-                ok, frame = self._cap.read()
-                if not ok or frame is None:
-                    log.info("%s: end of file after %d frames", self.path, index)
-                    return
-                yield SourceEvent(FRAME, self.start + index / self.fps, frame)
-                index += 1
-        finally:
-            self._cap.release()
-
-    def close(self) -> None:
-        self._stop.set()
 
 
 class _Lost:
@@ -182,6 +82,7 @@ class LiveSource(FrameSource):
         self._lost = False
         self._problem: str | None = None  # the last line logged about the camera
         self._why: str | None = None  # the last reason it was lost (kept after it came back)
+        self.frame_size: tuple[int, int] | None = None  # (w, h) the camera delivers
 
     # -- worker thread -------------------------------------------------------------------------
     def _post(self, item: Any) -> None:
@@ -220,13 +121,20 @@ class LiveSource(FrameSource):
         self._retrying = True  # after the message: the reader learns why before it sees this
         self._stop.wait(delay)
 
+    def _delivering(self, frame: np.ndarray) -> None:
+        """Note (and log once per opening) the size the camera actually delivers."""
+        self.frame_size = (int(frame.shape[1]), int(frame.shape[0]))
+        log.info("%s: delivering %dx%d frames", self.name, *self.frame_size)
+
     def _worker(self) -> None:
         device: Device | None = None
+        fresh = True
         delay = self._backoff_start
         try:
             while not self._stop.is_set():
                 if device is None:
                     device, why = self._open()
+                    fresh = True
                     if device is None:
                         self._retry(why, delay)
                         delay = min(delay * 2, self.reconnect_max)
@@ -242,6 +150,9 @@ class LiveSource(FrameSource):
                     delay = min(delay * 2, self.reconnect_max)
                     continue
                 delay = self._backoff_start
+                if self.frame_size is None or fresh:
+                    self._delivering(frame)
+                    fresh = False
                 self._post((self._clock(), frame))
         finally:
             if device is not None:
@@ -319,98 +230,3 @@ class LiveSource(FrameSource):
 
     def close(self) -> None:
         self._stop.set()
-
-
-def _cv2_opener(target: int | str, backend: int, params: list[int] | None = None):
-    import cv2
-
-    def opener() -> Device | None:
-        cap = cv2.VideoCapture(target, backend, params or [])
-        if not cap.isOpened():
-            cap.release()
-            raise OSError(why_not_open(target))
-        return cap
-
-    return opener
-
-
-def why_not_open(target: int | str) -> str:
-    """Our words for a camera OpenCV could not open (OpenCV's own lines are silenced)."""
-    if isinstance(target, str) and "://" in target:
-        return "cannot connect to the stream (check the address, the network and the password)"
-    if not sys.platform.startswith("linux"):
-        return "cannot open the camera"
-    device = f"/dev/video{target}" if isinstance(target, int) else str(target)
-    name = f"{device} " if isinstance(target, int) else ""  # a path is already the source's name
-    if not os.path.exists(device):
-        return f"{name}does not exist (not plugged in?)"
-    if not os.access(device, os.R_OK | os.W_OK):
-        return f"{name}permission denied (is the user in the 'video' group?)"
-    return f"{name}does not open as a capture device (busy, or not a camera?)"
-
-
-class _Picamera2Device:
-    def __init__(self) -> None:
-        from picamera2 import Picamera2
-
-        self._cam = Picamera2()
-        # "RGB888" gives pixels in B, G, R byte order: what OpenCV calls BGR.
-        config = self._cam.create_video_configuration(main={"format": "RGB888", "size": (640, 480)})
-        self._cam.configure(config)
-        self._cam.start()
-
-    def read(self) -> tuple[bool, np.ndarray | None]:
-        try:
-            return True, self._cam.capture_array("main")
-        except Exception as exc:  # noqa: BLE001 - any capture failure means a lost camera
-            log.debug("picamera2 capture failed: %s", exc)
-            return False, None
-
-    def release(self) -> None:
-        self._cam.close()
-
-
-def open_source(
-    spec: str,
-    frame_timeout: float = 5.0,
-    reconnect_max: float = 30.0,
-    start: float | None = None,
-    give_up: float = 0.0,
-) -> FrameSource:
-    """The source named by ``spec``: an index, ``/dev/...``, a URL, ``picamera2`` or a file.
-
-    ``give_up``: seconds a live source may go without a first frame (0: retry forever).
-    """
-    import cv2
-
-    spec = str(spec).strip()
-    live = {"frame_timeout": frame_timeout, "reconnect_max": reconnect_max, "give_up": give_up}
-    v4l2 = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-    if spec == "picamera2":
-        try:
-            import picamera2  # noqa: F401
-        except ImportError:
-            raise ConfigError(PICAMERA2_HINT) from None
-        return LiveSource(_Picamera2Device, "picamera2", **live)
-    if spec.isdigit():
-        return LiveSource(_cv2_opener(int(spec), v4l2), f"camera {spec}", **live)
-    if spec.startswith("/dev/"):
-        return LiveSource(_cv2_opener(spec, v4l2), spec, **live)
-    if "://" in spec:
-        ms = int(frame_timeout * 1000)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-        return LiveSource(_cv2_opener(spec, cv2.CAP_FFMPEG, params), _redact(spec), **live)
-    if Path(spec).is_file():
-        return FileSource(spec, start=start)
-    raise ConfigError(
-        f"camera {spec!r}: not a camera index, /dev path, URL, 'picamera2' "
-        "or an existing video file"
-    )
-
-
-def _redact(url: str) -> str:
-    """A URL without its password, for logs."""
-    scheme, _, rest = url.partition("://")
-    if "@" in rest.split("/", 1)[0]:
-        rest = "***@" + rest.split("@", 1)[1]
-    return f"{scheme}://{rest}"
