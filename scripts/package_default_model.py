@@ -1,10 +1,11 @@
 """Package the trained default model into fer_edge (edge/data/models/).
 
 Copies the run's int8 .tflite as it is (never altered) under the packaged name and writes its
-card: the converter's card with the ``about`` section (terms, label mode, what it was and was not
-validated on, held-out figures, measured weaknesses, lineage), machine paths reduced to names.
-The training class prior and class weights come from the run's own card. The calibration is added
-afterwards by ``fer-train calibrate`` (README, "The default model").
+card: the converter's card with the face-size table (``metrics.face_size``, read by ``fer-edge
+survey``) and the ``about`` section (terms, label mode, what it was and was not validated on,
+held-out figures, measured weaknesses, lineage), machine paths reduced to names. The training
+class prior and class weights come from the run's own card. The calibration is added afterwards
+by ``fer-train calibrate`` (README, "The default model").
 
     python scripts/package_default_model.py SRC_DIR   # e.g. /root/runs/ferplus-ft1
 
@@ -27,6 +28,14 @@ PARENT = {
     "name": "fer-edge default: fused ResNet50, 96 px, int8 (FER2013 original labels)",
     "sha256": "496c18c9241925a39080735cfd48b711747f5450dcf3895ad648d963f8ab0486",
     "keras_sha256": "d599d9b73cb3d14a94c9b9d9542385c62c4b7b416f67fbc9d73e99f4d15a1fea",
+}
+
+# The card's face-size table (metrics.face_size, read by fer-edge survey and models info): int8,
+# FER+ Test, a seeded sample of 1,000 (fer-train evaluate --face-px 20,24,32,48 --sample 1000).
+FACE_SIZE = {
+    "set": "FER+ test",
+    "method": "faces shrunk to N px and enlarged back to the model's input",
+    "accuracy_by_px": {"20": 0.636, "24": 0.679, "32": 0.732, "48": 0.769},
 }
 
 # Measured with fer-train evaluate on the same faces for this model and its parent (issue 21).
@@ -56,9 +65,6 @@ ABOUT = {
         "fer2013 float": {"accuracy": 0.573, "n": 3572, "split": "PrivateTest, the float model"},
         "ckplus": {"accuracy": 0.857, "n": 147, "split": "16 unseen subjects"},
         "jaffe": {"accuracy": 0.476, "n": 42, "split": "2 unseen subjects"},
-    },
-    "face_size": {
-        "ferplus": {"20": 0.636, "24": 0.679, "32": 0.732, "48": 0.769},
     },
     "parent_held_out": {  # same faces; float on all of FER+ Test 62.8 %, FER2013 63.2 %
         "ferplus": 0.652,
@@ -115,6 +121,7 @@ def main(src: Path) -> None:
         raise SystemExit(f"{card_path}: expected class_weights none and label_mode majority")
     card["model"]["file"] = f"{NAME}.tflite"
     card["about"] = ABOUT
+    card["metrics"]["face_size"] = FACE_SIZE
     _names_only(card)
     dest = REPO / "edge" / "data" / "models"
     dest.mkdir(parents=True, exist_ok=True)

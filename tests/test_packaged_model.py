@@ -264,7 +264,7 @@ def test_models_info_shows_the_model_its_data_and_terms():
     assert "96x96" in out and "int8" in out and "ferplus, ckplus, jaffe, fer2013" in out
     assert "held out fer2013" in out and "59.1%" in out and "non-commercial" in out
     assert "label mode" in out and "majority" in out and "MIT" in out
-    assert "face size ferplus" in out and "20 px 63.6%" in out
+    assert "by face size" in out and "20 px 63.6%, 24 px 67.9%" in out
     assert "parent" in out and "496c18c92419" in out  # the previous default's sha256
     assert "classroom footage" in out
     assert "  held out ferplus float: 76.0%" in out  # the longest heading, then a space

@@ -7,8 +7,9 @@ import os
 import pytest
 from click.testing import CliRunner
 
+from fer_edge.classify.packaged_model import default_model_path
 from fer_edge.cli import main
-from fer_edge.contract.card import ModelCard
+from fer_edge.contract.card import ModelCard, read_card
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.tools.survey import Survey, expected_accuracy, face_size_table
 from helpers.clips import write_face_clip
@@ -46,7 +47,7 @@ def test_advice_names_the_problem():
 @pytest.mark.parametrize(
     "side, advice, readable",
     [(40, "too small for expression reading", "readable: 0 %"),
-     (80, "large enough for expression reading", "expected accuracy at these widths: 5")],
+     (80, "large enough for expression reading", "expected accuracy at these widths: ")],
 )  # fmt: skip
 def test_survey_of_a_clip_reports_sizes_and_advice_and_writes_nothing(
     tmp_path, head_bgr, yunet_model, monkeypatch, side, advice, readable
@@ -66,5 +67,10 @@ def test_survey_of_a_clip_reports_sizes_and_advice_and_writes_nothing(
     assert any(line.startswith("frames: 10 in 1 s; faces per frame: 15.0") for line in lines)
     assert any(line.startswith("face width (capture px): ") for line in lines)
     assert any(readable in line for line in lines), lines
+    if side == 80:  # 24-48 px faces: between the packaged card's 24 px and 48 px figures
+        (line,) = [x for x in lines if readable in x]
+        shown = float(line.split(readable)[1].split(" %")[0]) / 100
+        table = dict(face_size_table(read_card(default_model_path().with_suffix(".json"))))
+        assert table[24] <= shown <= table[48], line
     assert lines[-1].startswith("advice: median face") and advice in lines[-1]
     assert sorted(os.listdir(tmp_path)) == before  # no log folder, no image

@@ -78,9 +78,10 @@ def card_summary(path: Path, card: ModelCard) -> list[tuple[str, str]]:
         rows.append(("training prior", shares))
     for name, result in _held_out(card).items():
         rows.append((f"held out {name}", result))
-    for name, sizes in (about.get("face_size") or {}).items():
-        text = ", ".join(f"{px} px {acc:.1%}" for px, acc in sizes.items())
-        rows.append((f"face size {name}", text))
+    face_size = card.metrics.get("face_size") or {}
+    if face_size.get("accuracy_by_px"):
+        text = ", ".join(f"{px} px {a:.1%}" for px, a in face_size["accuracy_by_px"].items())
+        rows.append(("by face size", f"{text} ({face_size.get('set', '?')})"))
     parent = (about.get("lineage") or {}).get("parent")
     if parent:
         sha = str(parent.get("sha256", "?"))[:12]
