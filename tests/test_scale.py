@@ -74,7 +74,7 @@ def test_faces_are_cropped_from_the_full_frame_not_the_detection_copy():
     frame[y : y + side, x : x + side] = (((xx + yy) % 2) * 255)[..., None]  # 1 px checkerboard
     inner = Fixed([Face((x / 2, y / 2, side / 2, side / 2), 0.9)])
     pipeline = FramePipeline(DownscaledDetector(lambda m: inner, 960), ReadsDetail(), IouTracker())
-    ((_, label, _, why),) = pipeline.process(0.0, frame)
+    ((_, label, _, why, *_),) = pipeline.process(0.0, frame)
     assert why is None and label == 3  # read from its 24 px original
     copy = inner.seen[0]
     assert copy.shape == (540, 960, 3)
