@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchjson import emit  # noqa: E402
 from shares_data import cached_probs  # noqa: E402
 
-from fer_edge.classify.default_model import resolve_model  # noqa: E402
+from fer_edge.classify.packaged_model import resolve_model  # noqa: E402
 from fer_edge.classify.shares import ShareEstimator, em  # noqa: E402
 from fer_edge.contract.card import load_for_model  # noqa: E402
 from fer_edge.contract.labels import LABELS  # noqa: E402

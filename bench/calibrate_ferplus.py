@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from shares_data import SIZES, cached_probs  # noqa: E402
 
-from fer_edge.classify.default_model import resolve_model  # noqa: E402
+from fer_edge.classify.packaged_model import resolve_model  # noqa: E402
 from fer_edge.contract.card import card_path_for, load_for_model, write_card  # noqa: E402
 
 
