@@ -230,7 +230,8 @@ def test_camera_that_appears_later_is_used_and_the_wait_forever_default_off_a_te
     assert problems[kinds.index(LOST)] == (
         "/dev/video0: does not exist (not plugged in?); next attempt in 0.05 s"
     )
-    assert problems[kinds.index(FOUND) :] == [None] * 4  # frames carry no problem
+    # frames (and any heartbeat between them on a slow machine) carry no problem
+    assert set(problems[kinds.index(FOUND) :]) == {None}
     config = build_config(None, {"model": "m"})
     assert config.resolved_camera_wait == 0.0  # pytest's stdin is no terminal: a service
 

@@ -136,7 +136,7 @@ def test_recipe_default_fills_what_the_command_line_leaves_out(tmp_path, monkeyp
 
     seen = {}
 
-    def fake_fit_run(specs, out, params, prep, max_per_class=None):
+    def fake_fit_run(specs, out, params, prep, max_per_class=None, repeat=None):
         seen["params"] = params
         return {}
 
