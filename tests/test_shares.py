@@ -7,27 +7,13 @@ import pytest
 
 from fer_edge.classify import shares
 from fer_edge.classify.shares import ShareEstimator
-from fer_edge.contract.card import ModelCard, Quantization
 from fer_edge.contract.labels import LABELS
-from fer_edge.contract.recipe import CropRecipe
+from helpers.cards import int8_card
 
 C = len(LABELS)
 
 
-def _card(**kw) -> ModelCard:
-    base = dict(
-        model_file="m.tflite",
-        model_format="tflite",
-        sha256="a" * 64,
-        crop=CropRecipe(96),
-        input_dtype="int8",
-        input_quantization=Quantization(1.0, -128),
-        output_dtype="int8",
-        output_quantization=Quantization(1 / 256, -128),
-        mode="int8",
-    )
-    base.update(kw)
-    return ModelCard(**base)
+_card = int8_card
 
 
 def _rows(*pairs) -> np.ndarray:
