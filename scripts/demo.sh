@@ -37,7 +37,7 @@ python -m fer_train.synth "$OUT/data" --per-class 80
 
 echo "-- fer-train fit (fused FER2013 + CK+48, ResNet50 at 32 px, --weights none: no download)"
 fer-train fit --data fer2013="$OUT/data/fer2013" --data ckplus="$OUT/data/CK+48" \
-  --out "$OUT/run" --image-size 32 --weights none --epochs 6 --fine-tune-epochs 0 \
+  --out "$OUT/run" --image-size 32 --weights none --epochs 8 --fine-tune-epochs 0 \
   --batch-size 16 --seed 0 --cache-dir "$OUT/cache"
 
 echo "-- fer-convert --int8 (calibration on the run's training data, parity check)"
