@@ -114,9 +114,9 @@ def rendered(tmp_path, tz):
     [("UTC", "08:00", "UTC"), ("Europe/Berlin", "09:00", "Europe/Berlin, UTC+01:00")],
 )
 def test_the_png_has_a_time_axis_in_its_zone_with_distinct_ticks(tmp_path, tz, first, zone):
+    fig, ax = rendered(tmp_path, tz)
     import matplotlib.pyplot as plt
 
-    fig, ax = rendered(tmp_path, tz)
     labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert len(labels) >= 4 and len(set(labels)) == len(labels)  # no tick repeats a minute
     assert all(re.fullmatch(r"\d\d:\d\d", label) for label in labels), labels
@@ -130,10 +130,10 @@ def test_the_png_has_a_time_axis_in_its_zone_with_distinct_ticks(tmp_path, tz, f
 
 
 def test_the_png_shows_time_without_windows_as_a_gap(tmp_path):
+    fig, ax = rendered(tmp_path, "UTC")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    fig, ax = rendered(tmp_path, "UTC")
     lefts = sorted({round(p.get_x() * 1440) for p in ax.patches})  # minutes since 1970
     start = round(mdates.date2num(datetime.fromtimestamp(T0, timezone.utc)) * 1440)
     assert [m - start for m in lefts] == [*range(20), *range(53, 70)]  # one slot a minute

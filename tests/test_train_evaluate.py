@@ -6,6 +6,7 @@ import numpy as np
 
 from fer_edge.contract.labels import LABELS
 from fer_train.evaluate import metrics, shares, summary_table, write_reports
+from helpers.skips import needs
 
 
 def _result(y_true, y_pred, split, sizes=None):
@@ -19,9 +20,9 @@ def _result(y_true, y_pred, split, sizes=None):
     return res
 
 
-def test_summary_rows_per_dataset_with_sizes_recall_and_shares(tmp_path):
+def two_datasets() -> dict:
     neutral, happy, fear = (LABELS.index(x) for x in ("neutral", "happy", "fear"))
-    results = {
+    return {
         # 4 neutral faces, one read as fear; 2 happy faces read right
         "ferplus": _result(
             [neutral] * 4 + [happy] * 2,
@@ -31,7 +32,10 @@ def test_summary_rows_per_dataset_with_sizes_recall_and_shares(tmp_path):
         ),  # fmt: skip
         "ckplus": _result([happy, fear], [happy, happy], "held-out test subjects of the run (2)"),
     }
-    lines = summary_table(results)
+
+
+def test_summary_rows_per_dataset_with_sizes_recall_and_shares():
+    lines = summary_table(two_datasets())
     text = "\n".join(lines)
     assert "| dataset | part | n | accuracy | 20 px | 24 px | 48 px |" in text
     assert "| ferplus | test | 6 | 83.3% | 50.0% | 66.7% | 83.3% |" in text
@@ -45,7 +49,13 @@ def test_summary_rows_per_dataset_with_sizes_recall_and_shares(tmp_path):
     shares_row = [line for line in lines if line.startswith("| ") and "→" in line]
     assert len(shares_row) == 1 and shares_row[0].startswith("| ferplus |")
     assert "67% → 50%" in shares_row[0] and "0% → 17%" in shares_row[0]  # neutral; fear
-    write_reports(tmp_path, results, "Evaluation of m.tflite")
+    assert summary_table({}) == []
+
+
+def test_the_report_puts_the_summary_first_and_a_confusion_plot_per_dataset(tmp_path):
+    needs("matplotlib")
+    write_reports(tmp_path, two_datasets(), "Evaluation of m.tflite")
     report = (tmp_path / "report.md").read_text()
     assert report.index("## Summary") < report.index("## ferplus: accuracy 83.3%")
-    assert summary_table({}) == []
+    assert (tmp_path / "confusion-ferplus.png").stat().st_size > 0
+    assert (tmp_path / "confusion-ckplus.png").stat().st_size > 0

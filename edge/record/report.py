@@ -365,12 +365,14 @@ def _legend_rank(label: str) -> int:
 
 
 def to_png(rows: list[dict], out: Path, tz: tzinfo | None = None) -> None:
-    fig = plot(rows, tz)
-    try:
-        with atomic.atomic_path(out) as tmp:
+    # The output place first: a folder that takes no file is the same one line (exit 73)
+    # whether or not matplotlib is installed.
+    with atomic.atomic_path(out) as tmp:
+        fig = plot(rows, tz)
+        try:
             fig.savefig(tmp, format="png", dpi=100)
-    finally:
-        _pyplot().close(fig)
+        finally:
+            _pyplot().close(fig)
 
 
 def write_report(log_dir: str | os.PathLike, out: str | os.PathLike, tz: str | None = None) -> int:
