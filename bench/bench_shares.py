@@ -2,7 +2,9 @@
 
 Simulated windows of real labelled faces: FER+ Test faces (majority labels) drawn into
 classroom-sized windows (``--faces`` 15-30) with class mixes unlike the training mix (a lesson:
-mostly neutral and happy; one class absent; uniform; the test split's own mix), each face at a
+mostly neutral and happy; the lesson with every 10th window a laugh, mostly happy; one class
+absent; uniform; the test split's own mix), one room a mix, its windows in sequence (``bayes``
+learns the room's recent mix from the windows before), each face at a
 face size drawn from ``--face-px`` (the image shrunk to PX and enlarged back, as a classroom
 camera's small faces). The shipped int8 model's probabilities are computed once and cached
 outside the repository (``--cache``). The estimators' calibration (confusion matrix and mean
@@ -15,6 +17,12 @@ share (per class and window). ``prior`` is the constant baseline: the model card
 prior, whatever the window shows. Prints JSON (or --out). Usage:
 
     python bench/bench_shares.py [--windows 300] [--faces 15,30] [--out shares.json]
+
+Choosing (``--on valid``): the calibration from one half of FER+ Valid, the windows drawn from
+the other half, Test untouched; ``--room W:S,...`` adds ``bayes`` variants that remember W
+windows with the weight of S faces (the default's were chosen so):
+
+    python bench/bench_shares.py --on valid --methods cc,bayes --room 5:5,10:10,10:20,30:20
 """
 
 from __future__ import annotations
@@ -39,6 +47,15 @@ from fer_edge.classify.shares import ShareEstimator, em  # noqa: E402
 from fer_edge.contract.card import load_for_model  # noqa: E402
 from fer_edge.contract.labels import LABELS  # noqa: E402
 
+LAUGH = {
+    "neutral": 0.2,
+    "happy": 0.7,
+    "surprise": 0.05,
+    "sadness": 0.02,
+    "anger": 0.01,
+    "fear": 0.01,
+    "disgust": 0.01,
+}
 MIXES = {
     "lesson": {
         "neutral": 0.6,
@@ -49,6 +66,7 @@ MIXES = {
         "fear": 0.015,
         "disgust": 0.015,
     },
+    "lesson+laughs": None,  # the lesson, every 10th window LAUGH
     "no-happy": None,  # the test split's mix with happy absent
     "uniform": {label: 1 / len(LABELS) for label in LABELS},
     "test-mix": None,  # the test split's own mix
@@ -62,10 +80,16 @@ VARIANTS = {
     "acc": ("acc", False),
     "pacc": ("pacc", False),
     "em": ("em", False),
+    "bayes": ("bayes", False),
 }
 
 
-def mix_vector(name: str, test_labels: np.ndarray) -> np.ndarray:
+def mix_vector(name: str, test_labels: np.ndarray, window: int = 0) -> np.ndarray:
+    """The true class mix of window ``window`` of room ``name``."""
+    if name == "lesson+laughs":
+        return mix_vector("lesson" if window % 10 != 9 else "laugh", test_labels)
+    if name == "laugh":
+        return np.array([LAUGH[label] for label in LABELS], float)
     if MIXES[name] is not None:
         v = np.array([MIXES[name][label] for label in LABELS], float)
     else:
@@ -91,7 +115,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", default=",".join(VARIANTS))
     parser.add_argument(
-        "--intervals", default="acc,pacc", help="Methods whose 90 %% intervals are measured."
+        "--intervals",
+        default="cc,pcc,pacc,bayes",
+        help="Methods whose 90 %% intervals are measured (bayes always is).",
+    )
+    parser.add_argument(
+        "--on",
+        choices=("test", "valid"),
+        default="test",
+        help="test: windows of FER+ Test, calibration on Valid; valid: both from Valid's halves.",
+    )
+    parser.add_argument(
+        "--room", default="", help="Extra bayes variants W:S (room windows, strength in faces)."
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -104,25 +139,45 @@ def main() -> None:
     sizes = [s.strip() for s in args.face_px.split(",")]
     needed = ("native", *sizes)
     valid = cached_probs(model, args.ferplus / "FER2013Valid", args.cache)
-    test = cached_probs(model, args.ferplus / "FER2013Test", args.cache)
+    if args.on == "test":
+        test = cached_probs(model, args.ferplus / "FER2013Test", args.cache)
+        part = "FER+ Valid"
+    else:  # choosing: calibrate on one half of Valid, draw windows from the other
+        order = np.random.default_rng(12345).permutation(len(valid["labels"]))
+        halves = order[: len(order) // 2], order[len(order) // 2 :]
+        valid, test = ({k: v[h] for k, v in valid.items()} for h in halves)
+        part = "FER+ Valid's first half (windows: its second half)"
     calib = calibration(
         {s: valid[f"probs:{s}"] for s in needed},
         valid["labels"],
-        f"FER+ Valid, majority labels, {len(valid['labels'])} faces",
+        f"{part}, majority labels, {len(valid['labels'])} faces",
     )
     calibrated = dataclasses.replace(card, calibration=calib)
     low, high = (int(v) for v in args.faces.split(","))
     names = [m for m in args.methods.split(",") if m]
+    rooms = {f"bayes({r})": tuple(r.split(":")) for r in args.room.split(",") if r}
+    variants = VARIANTS | {name: ("bayes", False) for name in rooms}
+    names += list(rooms)
     with_intervals = [m for m in args.intervals.split(",") if m in names]
-    estimators = {
-        name: ShareEstimator(
-            calibrated,
-            "pcc" if VARIANTS[name][0] == "em" else VARIANTS[name][0],
-            VARIANTS[name][1],
-            bootstrap=args.bootstrap,
-        )
-        for name in names
-    }
+    with_intervals += [m for m in names if variants[m][0] == "bayes" and m not in with_intervals]
+
+    def fresh_estimators() -> dict[str, ShareEstimator]:
+        """One room's estimators (``bayes`` remembers the room's windows)."""
+        return {
+            name: ShareEstimator(
+                calibrated,
+                "pcc" if variants[name][0] == "em" else variants[name][0],
+                variants[name][1],
+                bootstrap=args.bootstrap,
+                **(
+                    {"room_windows": int(rooms[name][0]), "room_strength": float(rooms[name][1])}
+                    if name in rooms
+                    else {}
+                ),
+            )
+            for name in names
+        }
+
     prior = np.array(card.class_prior, float)
     prior /= prior.sum()
     test_labels = test["labels"]
@@ -130,6 +185,7 @@ def main() -> None:
     report: dict = {
         "model": card.sha256[:12],
         "calibration": calib["source"],
+        "windows_from": "FER+ Test" if args.on == "test" else "FER+ Valid's second half",
         "test_faces": int(len(test_labels)),
         "windows_per_mix": args.windows,
         "faces_per_window": [low, high],
@@ -137,7 +193,7 @@ def main() -> None:
         "bootstrap": args.bootstrap,
         "level": 0.9,
         "methods": {
-            n: {"method": VARIANTS[n][0], "prior_correction": VARIANTS[n][1]} for n in names
+            n: {"method": variants[n][0], "prior_correction": variants[n][1]} for n in names
         },
         "mixes": {},
     }
@@ -163,12 +219,13 @@ def main() -> None:
     t0 = time.perf_counter()
     for mix_name in MIXES:
         rng = np.random.default_rng([args.seed, len(report["mixes"])])
-        mix = mix_vector(mix_name, test_labels)
+        estimators = fresh_estimators()
         errors: dict[str, list[float]] = {n: [] for n in [*names, "prior"]}
         covered = {n: 0 for n in with_intervals}
         width = {n: 0.0 for n in with_intervals}
         fallbacks = {n: 0 for n in with_intervals}
-        for _ in range(args.windows):
+        for window in range(args.windows):
+            mix = mix_vector(mix_name, test_labels, window)
             n = int(rng.integers(low, high + 1))
             labels = rng.choice(len(LABELS), size=n, p=mix)
             faces = np.array([rng.choice(by_class[y]) for y in labels])
@@ -187,15 +244,17 @@ def main() -> None:
                     inside = (est.low <= truth + 1e-9) & (truth <= est.high + 1e-9)
                     covered[name] += int(inside.sum())
                     width[name] += float((est.high - est.low).mean())
-                    fallbacks[name] += est.method != VARIANTS[name][0]
-                elif VARIANTS[name][0] == "em":
+                    fallbacks[name] += est.method != variants[name][0]
+                elif variants[name][0] == "em":
                     errors[name].append(tvd(em(probs, estimator.model_prior), truth))
                 else:
                     index = estimator.calibration.size_index(face_px, n)
                     errors[name].append(tvd(estimator.point(estimator.method, probs, index), truth))
         cells = len(LABELS) * args.windows
         report["mixes"][mix_name] = {
-            "true_mix": dict(zip(LABELS, np.round(mix, 4).tolist(), strict=True)),
+            "true_mix": dict(
+                zip(LABELS, np.round(mix_vector(mix_name, test_labels), 4).tolist(), strict=True)
+            ),
             "tvd_mean": {k: round(float(np.mean(v)), 4) for k, v in errors.items()},
             "tvd_p90": {k: round(float(np.quantile(v, 0.9)), 4) for k, v in errors.items()},
             "interval_coverage": {k: round(covered[k] / cells, 4) for k in with_intervals},

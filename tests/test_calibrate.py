@@ -14,7 +14,7 @@ from click.testing import CliRunner  # noqa: E402
 from fer_edge.classify.shares import Calibration  # noqa: E402
 from fer_edge.contract.card import load_for_model, sha256_file  # noqa: E402
 from fer_edge.contract.labels import LABELS  # noqa: E402
-from fer_train.calibrate import calibration  # noqa: E402
+from fer_train.calibrate import calibration, fit_scaling  # noqa: E402
 from fer_train.cli import main  # noqa: E402
 from fer_train.synth import write_fer2013_csv  # noqa: E402
 
@@ -36,6 +36,34 @@ def test_calibration_by_hand():
     np.testing.assert_allclose(mean[0, [0, 1, 4]], [0.35, 0.35, 0.3])
     assert not mean[2].any()  # no fear faces: a zero row
     assert result["class_counts"]["anger"] == 2
+    assert native["temperature"] > 0 and len(native["bias"]) == len(LABELS)
+
+
+def test_temperature_scaling_recovers_how_the_probabilities_were_distorted():
+    from fer_edge.classify.shares import rescale, softmax
+
+    rng = np.random.default_rng(0)
+    probs = softmax(rng.normal(0, 2, (4000, len(LABELS))))
+    bias = np.array([0.5, -1.0, 0.2, 0.3, 0.0, -0.4, 0.4])
+    bias -= bias.mean()
+    truth = rescale(probs, 1.7, bias)  # what the labels follow
+    labels = np.array([rng.choice(len(LABELS), p=row) for row in truth])
+    temperature, fitted = fit_scaling(probs, labels)
+    assert temperature == pytest.approx(1.7, rel=0.08)
+    np.testing.assert_allclose(fitted, bias, atol=0.12)
+    # Calibrated probabilities already: T near 1, b near 0.
+    labels = np.array([rng.choice(len(LABELS), p=row) for row in probs])
+    temperature, fitted = fit_scaling(probs, labels)
+    assert temperature == pytest.approx(1.0, abs=0.08) and np.abs(fitted).max() < 0.12
+
+
+def test_temperature_scaling_keeps_a_class_without_faces_finite():
+    rng = np.random.default_rng(1)
+    probs = np.full((200, len(LABELS)), 0.05)
+    labels = rng.choice([0, 3, 4], size=200)
+    probs[np.arange(200), labels] = 0.7
+    temperature, bias = fit_scaling(probs, labels)
+    assert np.isfinite(temperature) and np.isfinite(bias).all() and np.abs(bias).max() < 50
 
 
 def test_calibrate_writes_the_card_of_an_int8_model(tmp_path):

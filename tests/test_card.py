@@ -67,7 +67,8 @@ def _calibration() -> dict:
     confusion = (np.eye(7, dtype=int) * 6 + 1).tolist()  # 13 faces a class
     mean = (np.eye(7) * 0.3 + 0.1).tolist()
     row = {"n": 91, "confusion": confusion, "mean_probs": mean}
-    return {"source": "test faces", "sizes": {"native": row, "24": dict(row)}}
+    scaled = {**row, "temperature": 1.25, "bias": [0.5, -0.5, 0, 0, 0, 0, 0]}
+    return {"source": "test faces", "sizes": {"native": row, "24": scaled}}
 
 
 def test_card_round_trip_with_calibration(tmp_path):
@@ -76,6 +77,7 @@ def test_card_round_trip_with_calibration(tmp_path):
     cardmod.write_card(card, path)
     back = cardmod.read_card(path)
     assert back == card and back.calibration["sizes"]["24"]["n"] == 91
+    assert back.calibration["sizes"]["24"]["temperature"] == 1.25
     # a card without one writes no calibration field at all
     cardmod.write_card(_card(), path)
     assert "calibration" not in json.loads(path.read_text())
@@ -91,6 +93,11 @@ def test_card_round_trip_with_calibration(tmp_path):
         (lambda c: c["sizes"]["24"].update(n=90), "not n = 90"),
         (lambda c: c["sizes"]["24"]["confusion"][0].__setitem__(0, 6.5), "counts"),
         (lambda c: c["sizes"]["24"]["mean_probs"][0].__setitem__(0, 0.9), "probabilities"),
+        (lambda c: c["sizes"]["24"].pop("bias"), "temperature and bias come together"),
+        (lambda c: c["sizes"]["24"].update(temperature=0), "temperature must be a number"),
+        (lambda c: c["sizes"]["24"].update(temperature="1"), "temperature must be a number"),
+        (lambda c: c["sizes"]["24"].update(bias=[0] * 6), "bias must be 7 finite numbers"),
+        (lambda c: c["sizes"]["24"]["bias"].__setitem__(0, float("nan")), "bias must be 7"),
     ],
 )
 def test_card_calibration_validation_names_the_problem(tmp_path, mutate, message):

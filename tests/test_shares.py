@@ -102,9 +102,11 @@ def test_a_class_missing_from_calibration_is_assumed_read_correctly():
 # --- the estimator with a card --------------------------------------------------------------
 
 
-def _calibration(confusion: np.ndarray, sizes=("native",)) -> dict:
+def _calibration(confusion: np.ndarray, sizes=("native",), scaling=None) -> dict:
+    """A card calibration; ``scaling``: (temperature, bias) at every size, or none."""
     m = shares.row_shares(confusion)
     mean = 0.9 * m + 0.1 / (C - 1) * (1 - m)  # what :func:`_window`'s faces give on average
+    extra = {} if scaling is None else {"temperature": scaling[0], "bias": list(scaling[1])}
     return {
         "source": "synthetic",
         "sizes": {
@@ -112,6 +114,7 @@ def _calibration(confusion: np.ndarray, sizes=("native",)) -> dict:
                 "n": int(confusion.sum()),
                 "confusion": confusion.astype(int).tolist(),
                 "mean_probs": mean.tolist(),
+                **extra,
             }
             for s in sizes
         },
@@ -225,3 +228,125 @@ def test_faces_are_read_at_the_nearest_calibrated_size():
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown estimator"):
         ShareEstimator(_card(), "median")
+
+
+# --- bayes: the window's composition under the room's recent mix ---------------------------
+
+IDENTITY = (1.0, [0.0] * C)  # a model whose probabilities need no rescaling
+
+
+def _calibrated_window(n: int, rng: np.random.Generator, mix: np.ndarray):
+    """n faces drawn from ``mix``, read as :data:`CONFUSION` says, each with the posterior of
+    its reading under an even class mix (calibrated probabilities, as the card's are)."""
+    m = shares.row_shares(CONFUSION)
+    labels = rng.choice(C, size=n, p=mix)
+    predicted = np.array([rng.choice(C, p=m[y]) for y in labels])
+    probs = m[:, predicted].T
+    return probs / probs.sum(axis=1, keepdims=True), np.bincount(labels, minlength=C) / n
+
+
+def test_rescale_by_hand():
+    p = np.array([[0.64, 0.36], [0.5, 0.5]])
+    np.testing.assert_allclose(shares.rescale(p, 2.0, [0.0, 0.0])[0], [0.8 / 1.4, 0.6 / 1.4])
+    np.testing.assert_allclose(
+        shares.rescale(p, np.array([1.0, 1.0]), [np.log(3), 0.0])[1], [0.75, 0.25]
+    )
+
+
+def test_the_map_mix_of_certain_faces_is_their_count_plus_one_pseudo_face():
+    like = np.eye(3)[[0, 0, 0, 1]] + 1e-12
+    base = np.array([0.2, 0.3, 0.5])
+    np.testing.assert_allclose(shares.map_mix(like, base), (np.array([3, 1, 0]) + base) / 5)
+
+
+def test_composition_draws_of_certain_faces_are_their_composition():
+    like = np.eye(C)[[4, 4, 4, 3, 0]] + 1e-12
+    draws = shares.composition_draws(like, np.ones(C), np.random.default_rng(0))
+    np.testing.assert_allclose(
+        draws, np.tile(np.bincount([4, 4, 4, 3, 0], minlength=C) / 5, (300, 1))
+    )
+
+
+def test_composition_draws_of_uninformative_faces_follow_the_prior():
+    prior = np.array([0.05, 0.05, 0.05, 0.25, 0.5, 0.05, 0.05])
+    draws = shares.composition_draws(np.ones((60, C)), 1000 * prior, np.random.default_rng(0))
+    np.testing.assert_allclose(draws.mean(axis=0), prior, atol=0.02)
+
+
+def _room(estimator, mix, windows, rng, n=25):
+    """Errors (L1) of ``estimator`` and of counting over a room's windows in sequence."""
+    errors = {"est": [], "cc": [], "inside": []}
+    for _ in range(windows):
+        probs, truth = _calibrated_window(n, rng, mix)
+        e = estimator.estimate(probs)
+        errors["est"].append(np.abs(e.shares - truth).sum())
+        errors["cc"].append(np.abs(shares.cc(probs) - truth).sum())
+        errors["inside"].append(((e.low <= truth + 1e-9) & (truth <= e.high + 1e-9)).mean())
+    return {k: float(np.mean(v)) for k, v in errors.items()}
+
+
+@pytest.mark.parametrize(
+    "mix",
+    [
+        np.array([0.02, 0.02, 0.02, 0.2, 0.7, 0.02, 0.02]),  # a lesson
+        np.array([0.05, 0.0, 0.05, 0.0, 0.3, 0.6, 0.0]),  # a sad room, three classes absent
+    ],
+)
+def test_bayes_beats_counting_and_its_intervals_hold_the_truth(mix):
+    card = _card(calibration=_calibration(CONFUSION, scaling=IDENTITY))
+    estimator = ShareEstimator(card, "bayes")
+    result = _room(estimator, mix, 30, np.random.default_rng(6))
+    assert result["est"] < 0.6 * result["cc"]
+    assert result["inside"] >= 0.85
+
+
+def test_bayes_learns_the_room_and_reset_forgets_it():
+    card = _card(calibration=_calibration(CONFUSION, scaling=IDENTITY))
+    estimator = ShareEstimator(card, "bayes")
+    start = estimator.room_mix()
+    np.testing.assert_allclose(start, np.full(C, 1 / C))  # the calibration faces' mix
+    happy = LABELS.index("happy")
+    mix = np.full(C, 0.05)
+    mix[happy] = 0.7
+    _room(estimator, mix, 5, np.random.default_rng(7))
+    assert estimator.room_mix().argmax() == happy and estimator.room_mix()[happy] > 0.5
+    # The same faces read after the room is known come out happier than in a new room.
+    probs, _ = _calibrated_window(8, np.random.default_rng(8), np.full(C, 1 / C))
+    known = estimator.estimate(probs).shares[happy]
+    estimator.reset()
+    np.testing.assert_allclose(estimator.room_mix(), start)
+    assert known > estimator.estimate(probs).shares[happy]
+
+
+def test_bayes_intervals_widen_with_fewer_faces_and_are_reproducible():
+    card = _card(calibration=_calibration(CONFUSION, scaling=IDENTITY))
+    mix = np.array([0.1, 0.05, 0.05, 0.3, 0.3, 0.1, 0.1])
+    widths = {}
+    for n in (5, 150):
+        probs, _ = _calibrated_window(n, np.random.default_rng(9), mix)
+        a = ShareEstimator(card, "bayes").estimate(probs)
+        b = ShareEstimator(card, "bayes").estimate(probs)
+        np.testing.assert_array_equal(a.shares, b.shares)
+        np.testing.assert_array_equal(a.high, b.high)
+        assert a.method == "bayes" and a.note is None
+        assert (a.low <= a.shares).all() and (a.shares <= a.high).all()
+        assert a.shares.sum() == pytest.approx(1.0)
+        widths[n] = float((a.high - a.low).mean())
+    assert widths[5] > 2 * widths[150]
+
+
+def test_bayes_on_a_card_without_temperature_scaling_falls_back_with_a_note(caplog):
+    card = _card(calibration=_calibration(CONFUSION))
+    estimator = ShareEstimator(card, "bayes")
+    assert "temperature scaling" in caplog.text
+    probs, _ = _calibrated_window(20, np.random.default_rng(10), np.full(C, 1 / C))
+    e = estimator.estimate(probs)
+    assert e.method == shares.FALLBACK and "fer-train calibrate" in e.note
+    np.testing.assert_allclose(e.shares, shares.pcc(probs))
+
+
+def test_bayes_takes_no_weights():
+    card = _card(calibration=_calibration(CONFUSION, scaling=IDENTITY))
+    probs, _ = _calibrated_window(10, np.random.default_rng(11), np.full(C, 1 / C))
+    with pytest.raises(ValueError, match="no weights"):
+        ShareEstimator(card, "bayes").estimate(probs, weights=np.ones(10))

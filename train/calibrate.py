@@ -2,8 +2,9 @@
 
 For each simulated face size (the image shrunk to PX and enlarged back, as a classroom camera's
 small faces; "native": as the dataset gives it) the card gets the confusion matrix (rows true,
-columns predicted, counts) and the mean probability vector of each true class's faces. The
-device's ``acc``/``pacc`` estimators (:mod:`fer_edge.classify.shares`) correct a window's counts
+columns predicted, counts), the mean probability vector of each true class's faces and the
+bias-corrected temperature scaling that makes the probabilities calibrated (``temperature``,
+``bias``). The device's estimators (:mod:`fer_edge.classify.shares`) correct a window's counts
 with them. Measured on faces the model was never trained on: each dataset's own validation
 split, the run's held-out validation subjects, or, for a dataset the model never saw (a school's
 own labelled images), all of it. Never on a test split.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_edge.classify.shares import PROB_FLOOR, softmax
 from fer_edge.contract.card import (
     calibration_problem,
     card_path_for,
@@ -53,11 +55,14 @@ def calibration(
         for i in range(c):
             if (labels == i).any():
                 mean[i] = p[labels == i].mean(axis=0)
+        temperature, bias = fit_scaling(p, labels)
         sizes[size] = {
             "n": int(len(labels)),
             "accuracy": round(float(np.trace(confusion) / max(len(labels), 1)), 4),
             "confusion": confusion.tolist(),
             "mean_probs": np.round(mean, 5).tolist(),
+            "temperature": round(temperature, 5),
+            "bias": np.round(bias, 5).tolist(),
         }
     result = {
         "source": source,
@@ -71,6 +76,45 @@ def calibration(
     if problem:  # a bug here, not bad input: the card must never carry it
         raise ValueError(f"calibration: {problem}")
     return result
+
+
+def fit_scaling(
+    probs: np.ndarray, labels: np.ndarray, ridge: float = 1e-3, iterations: int = 100
+) -> tuple[float, np.ndarray]:
+    """Bias-corrected temperature scaling (Alexandari et al. 2020): the temperature T and
+    class biases b (centred) minimising the log loss of softmax(log p / T + b) on ``labels``,
+    plus ``ridge`` × ‖b‖² (which keeps b finite for a class without faces). Convex in 1/T
+    and b: damped Newton."""
+    logp = np.log(np.clip(np.asarray(probs, float), PROB_FLOOR, 1.0))
+    n, c = logp.shape
+    onehot = np.eye(c)[np.asarray(labels, int)]
+    # d logits / d (1/T, b): (n, c, 1 + c)
+    jac = np.concatenate([logp[:, :, None], np.broadcast_to(np.eye(c), (n, c, c))], axis=2)
+    penalty = np.diag([0.0, *[ridge] * c])
+
+    def loss(theta):
+        z = logp * theta[0] + theta[1:]
+        z = z - z.max(axis=1, keepdims=True)
+        logs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -(onehot * logs).sum() / n + theta @ penalty @ theta
+
+    theta = np.concatenate([[1.0], np.zeros(c)])
+    current = loss(theta)
+    for _ in range(iterations):
+        s = softmax(logp * theta[0] + theta[1:])
+        grad = np.einsum("nc,nck->k", s - onehot, jac) / n + 2 * penalty @ theta
+        w = s[:, :, None] * np.eye(c) - s[:, :, None] * s[:, None, :]
+        hess = np.einsum("nck,ncd,ndl->kl", jac, w, jac, optimize=True) / n + 2 * penalty
+        step = np.linalg.solve(hess + 1e-9 * np.eye(c + 1), grad)
+        scale = 1.0
+        while scale > 1e-6 and loss(theta - scale * step) > current:
+            scale /= 2
+        theta = theta - scale * step
+        previous, current = current, loss(theta)
+        if previous - current < 1e-12:
+            break
+    inverse = max(float(theta[0]), 1e-3)
+    return 1.0 / inverse, theta[1:] - theta[1:].mean()
 
 
 def probabilities_at_sizes(predict, images: np.ndarray, face_px=FACE_PX) -> dict[str, np.ndarray]:

@@ -10,8 +10,8 @@ from ..options import check_fields, option
 RUNTIMES = ("ai-edge-litert", "tflite-runtime", "tensorflow")
 #: How a window's class shares are estimated (:mod:`.shares`), and the default: the method
 #: that measured best (bench/bench_shares.py).
-ESTIMATORS = ("cc", "pcc", "acc", "pacc")
-DEFAULT_ESTIMATOR = "pacc"
+ESTIMATORS = ("cc", "pcc", "acc", "pacc", "bayes")
+DEFAULT_ESTIMATOR = "bayes"
 #: ``--model`` naming the packaged default model (:mod:`.packaged_model`).
 DEFAULT_ALIAS = "default"
 
@@ -49,7 +49,9 @@ class ClassifyOptions:
         DEFAULT_ESTIMATOR,
         "How a window's class shares are estimated from its tracks' probabilities: cc (count "
         "top classes), pcc (mean probability), acc/pacc (corrected by the model card's "
-        "calibration; pcc where the card has none).",
+        "calibration), bayes (the window's composition given its faces' calibrated "
+        "probabilities and the room's recent mix); the calibrated ones fall back to pcc where "
+        "the card has no calibration.",
         ESTIMATORS,
     )
     prior_correction: bool = option(

@@ -15,7 +15,18 @@ shows. The estimators here (Forman 2008; Saerens, Latinne & Decaestecker 2002; B
 - ``em`` (measured in bench/bench_shares.py, not offered to the daemon): the posteriors
   re-weighted to a new prior until that prior is their mean (Saerens et al.); it assumes the
   faces differ from the training data only in their mix, and on 15-30 faces it was no better
-  than counting.
+  than counting;
+- ``bayes`` (the default): the window's faces are a sample of the room, and the shares asked
+  for are that sample's composition. Each face's probabilities are first recalibrated at its
+  size (bias-corrected temperature scaling, fitted on the card's labelled faces: Alexandari et
+  al. 2020), which makes them likelihoods up to the calibration set's class mix. The window's
+  mix gets a Dirichlet prior centred on the room's recent mix (the maximum a posteriori mix of
+  the last :data:`ROOM_WINDOWS` windows' faces; the calibration set's mix before any) with the
+  weight of :data:`ROOM_STRENGTH` faces, and a Gibbs sampler draws the faces' classes and the
+  mix in turn; the shares are the mean composition of the drawn classes, the interval its 5th
+  and 95th percentiles. Counting leans on the classifier's biases, and on 15-30 faces the
+  other corrections trade that bias for noise; borrowing strength from the room's last
+  windows, which show the same students, removes much of both (bench/bench_shares.py).
 
 ``cc`` and ``pcc`` use the posteriors under the training class prior where the model was
 trained with class weights (``prior_correction``, :mod:`.prior`): this is the only place that
@@ -30,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,16 +55,27 @@ log = logging.getLogger(__name__)
 #: The daemon's choices (:mod:`.options`). :func:`em` is measured by bench/bench_shares.py but
 #: not offered: on classroom-sized windows it was further from the truth than counting.
 METHODS = ESTIMATORS
-#: Methods that need the card's calibration (a confusion matrix, mean probabilities).
-CALIBRATED = ("acc", "pacc")
+#: Methods that need the card's calibration (a confusion matrix, mean probabilities; for
+#: ``bayes`` each size's temperature scaling too).
+CALIBRATED = ("acc", "pacc", "bayes")
 DEFAULT_METHOD = DEFAULT_ESTIMATOR
-#: Fewer tracks than this in a window: the calibrated methods fall back to ``FALLBACK``.
+#: Fewer tracks than this in a window: ``acc``/``pacc`` fall back to ``FALLBACK`` (``bayes``
+#: does not: with few faces its estimate leans on the room's recent mix, its interval wide).
 MIN_TRACKS = 5
 FALLBACK = "pcc"
 LEVEL = 0.90
 BOOTSTRAP = 200
 #: Faces this wide (px) or wider use the calibration at the dataset's own ("native") size.
 NATIVE_PX = 64
+#: ``bayes``: the windows the room's recent mix is measured over, and that mix's weight in
+#: faces (chosen on FER+ Valid: bench/bench_shares.py).
+ROOM_WINDOWS = 30
+ROOM_STRENGTH = 20.0
+#: ``bayes``: Gibbs sweeps per window, the first :data:`BURN_IN` of them discarded.
+SWEEPS = 400
+BURN_IN = 100
+#: Probabilities below this are read as this (an int8 output's quantum is 1/256).
+PROB_FLOOR = 1 / 512
 
 
 # --- the estimators: pure functions of (N, C) probabilities ---------------------------------
@@ -112,6 +135,61 @@ def em(
             return new
         prior = new
     return prior
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, float)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def rescale(probs: np.ndarray, temperature, bias) -> np.ndarray:
+    """Bias-corrected temperature scaling: softmax(log p / T + b), row by row (``temperature``
+    a scalar or one per row, ``bias`` (C,) or one row per row)."""
+    logp = np.log(np.clip(np.asarray(probs, float), PROB_FLOOR, 1.0))
+    t = np.asarray(temperature, float)
+    return softmax(logp / (t[..., None] if t.ndim else t) + np.asarray(bias, float))
+
+
+def map_mix(likelihoods: np.ndarray, base: np.ndarray, iterations: int = 500) -> np.ndarray:
+    """The most probable class mix of faces with class ``likelihoods`` (N, C), under a
+    Dirichlet(1 + ``base``) prior (one pseudo-face spread as ``base``): EM."""
+    base = np.asarray(base, float) / np.sum(base)
+    mix = base.copy()
+    for _ in range(iterations):
+        post = likelihoods * mix
+        post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
+        new = post.sum(axis=0) + base
+        new /= new.sum()
+        if np.abs(new - mix).max() < 1e-9:
+            return new
+        mix = new
+    return mix
+
+
+def composition_draws(
+    likelihoods: np.ndarray,
+    alpha: np.ndarray,
+    rng: np.random.Generator,
+    sweeps: int = SWEEPS,
+    burn_in: int = BURN_IN,
+) -> np.ndarray:
+    """Draws (sweeps - burn_in, C) of the composition of faces with class ``likelihoods``
+    (N, C) whose mix has a Dirichlet(``alpha``) prior: Gibbs, classes then mix."""
+    like = np.asarray(likelihoods, float)
+    n, c = like.shape
+    alpha = np.maximum(np.asarray(alpha, float), 1e-3)
+    mix = alpha / alpha.sum()
+    out = np.empty((sweeps - burn_in, c))
+    for sweep in range(sweeps):
+        post = like * mix
+        cum = np.cumsum(post, axis=1)
+        classes = (cum < rng.random((n, 1)) * cum[:, -1:]).sum(axis=1)
+        counts = np.bincount(np.minimum(classes, c - 1), minlength=c)
+        mix = rng.dirichlet(alpha + counts)
+        if sweep >= burn_in:
+            out[sweep - burn_in] = counts / n
+    return out
 
 
 def row_shares(matrix: np.ndarray) -> np.ndarray:
@@ -179,6 +257,10 @@ class Calibration:
     mean_probs: np.ndarray
     n: tuple[int, ...]
     source: str = ""
+    #: Per size, the bias-corrected temperature scaling (``bayes``); None where the card
+    #: predates it.
+    temperature: np.ndarray | None = None
+    bias: np.ndarray | None = None
 
     @classmethod
     def from_card(cls, card: ModelCard) -> Calibration | None:
@@ -193,7 +275,35 @@ class Calibration:
             mean_probs=np.array([r["mean_probs"] for r in rows], float),
             n=tuple(int(r["n"]) for r in rows),
             source=str(data.get("source", "")),
+            temperature=(
+                np.array([r["temperature"] for r in rows], float)
+                if all("temperature" in r for r in rows)
+                else None
+            ),
+            bias=(
+                np.array([r["bias"] for r in rows], float)
+                if all("bias" in r for r in rows)
+                else None
+            ),
         )
+
+    @property
+    def scaled(self) -> bool:
+        """Whether the card carries each size's temperature scaling (``bayes`` needs it)."""
+        return self.temperature is not None and self.bias is not None
+
+    @property
+    def class_mix(self) -> np.ndarray:
+        """The calibration faces' class mix (every class at least a little)."""
+        counts = self.confusion.sum(axis=2).max(axis=0)
+        mix = np.maximum(counts, 0.5)
+        return mix / mix.sum()
+
+    def likelihoods(self, probs: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Each face's class likelihoods (up to a factor): its probabilities rescaled at its
+        size ``index``, over the calibration faces' class mix."""
+        scaled = rescale(probs, self.temperature[index], self.bias[index])
+        return scaled / self.class_mix
 
     def size_index(self, face_px: np.ndarray | None, count: int) -> np.ndarray:
         """The calibrated size each face is read at: the nearest (in ratio) below
@@ -249,8 +359,10 @@ class ShareEstimator:
 
     ``prior_correction`` re-weights the posteriors of a class-weighted model to its training
     prior for ``cc`` and ``pcc`` (:mod:`.prior`). A calibrated method on a card without a
-    calibration, or on a window with fewer than :data:`MIN_TRACKS` tracks, falls back to
-    :data:`FALLBACK`, and the estimate says why.
+    calibration, or ``acc``/``pacc`` on a window with fewer than :data:`MIN_TRACKS` tracks,
+    falls back to :data:`FALLBACK`, and the estimate says why. ``bayes`` remembers the last
+    ``room_windows`` windows' faces (as likelihoods, in memory only) for the room's mix;
+    :meth:`reset` forgets them.
     """
 
     def __init__(
@@ -262,11 +374,14 @@ class ShareEstimator:
         level: float = LEVEL,
         seed: int = 0,
         min_tracks: int = MIN_TRACKS,
+        room_windows: int = ROOM_WINDOWS,
+        room_strength: float = ROOM_STRENGTH,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown estimator {method!r}; choose one of {', '.join(METHODS)}")
         self.method, self.bootstrap, self.level, self.seed = method, bootstrap, level, seed
-        self.min_tracks = min_tracks
+        self.min_tracks, self.room_strength = min_tracks, room_strength
+        self.room: deque[np.ndarray] = deque(maxlen=room_windows)
         self.calibration = Calibration.from_card(card)
         factor = training_prior(card)
         self.prior = factor if prior_correction else None
@@ -282,6 +397,12 @@ class ShareEstimator:
                 f"card lacks (run fer-train calibrate); {FALLBACK} used"
             )
             log.warning("%s", self.note)
+        elif method == "bayes" and not self.calibration.scaled:
+            self.note = (
+                "bayes needs each calibrated size's temperature scaling, which this model card "
+                f"lacks (run fer-train calibrate again); {FALLBACK} used"
+            )
+            log.warning("%s", self.note)
 
     @property
     def prior_correction(self) -> bool:
@@ -291,8 +412,10 @@ class ShareEstimator:
     def _method(self, tracks: int) -> tuple[str, str | None]:
         if self.method not in CALIBRATED:
             return self.method, None
-        if self.calibration is None:
+        if self.note:
             return FALLBACK, self.note
+        if self.method == "bayes":
+            return self.method, None
         if tracks < self.min_tracks:
             return FALLBACK, (
                 f"{tracks} readable tracks, fewer than the {self.min_tracks} {self.method} needs;"
@@ -330,8 +453,12 @@ class ShareEstimator:
             raise ValueError("no tracks to estimate shares from")
         method, note = self._method(n)
         index = self.calibration.size_index(face_px, n) if self.calibration else None
-        shares = self.point(method, probs, index, weights)
         rng = np.random.default_rng(self.seed)
+        if method == "bayes":
+            if weights is not None:
+                raise ValueError("bayes estimates a sample of faces: one row a face, no weights")
+            return self._bayes(self.calibration.likelihoods(probs, index), rng)
+        shares = self.point(method, probs, index, weights)
         draws = np.empty((self.bootstrap, probs.shape[1]))
         calibrated = method in CALIBRATED
         if calibrated:  # all resamples' matrices and observed shares, solved at once
@@ -352,3 +479,21 @@ class ShareEstimator:
         return ShareEstimate(
             method, shares, np.minimum(low, shares), np.maximum(high, shares), note
         )
+
+    def room_mix(self) -> np.ndarray:
+        """The room's recent mix: the most probable mix of the remembered windows' faces
+        (the calibration faces' mix while there are none)."""
+        base = self.calibration.class_mix
+        return map_mix(np.concatenate(self.room), base) if self.room else base
+
+    def reset(self) -> None:
+        """Forget the room's recent windows (a new room, a moved camera)."""
+        self.room.clear()
+
+    def _bayes(self, likelihoods: np.ndarray, rng: np.random.Generator) -> ShareEstimate:
+        draws = composition_draws(likelihoods, self.room_strength * self.room_mix(), rng)
+        self.room.append(likelihoods)
+        tail = (1.0 - self.level) / 2.0
+        low, high = np.quantile(draws, [tail, 1.0 - tail], axis=0)
+        shares = draws.mean(axis=0)
+        return ShareEstimate("bayes", shares, np.minimum(low, shares), np.maximum(high, shares))

@@ -191,7 +191,8 @@ def calibration_problem(calibration: Any) -> str | None:
 
     ``{"source": str, "sizes": {"native" | "PX": {"n": int, "confusion": C×C counts (rows
     true, columns predicted), "mean_probs": C×C (row i: the mean probabilities of class i's
-    faces)}}}``, measured on labelled faces the model was not trained on.
+    faces), and optionally "temperature" (> 0) with "bias" (C numbers): the bias-corrected
+    temperature scaling}}}``, measured on labelled faces the model was not trained on.
     """
     c = len(LABELS)
     if not isinstance(calibration, dict) or not isinstance(calibration.get("sizes"), dict):
@@ -221,6 +222,19 @@ def calibration_problem(calibration: Any) -> str | None:
         rows = mean_probs.sum(axis=1)
         if (mean_probs < 0).any() or not np.allclose(rows[seen], 1.0, atol=0.01):
             return f"size {key}: each mean_probs row of a seen class must be probabilities"
+        if ("temperature" in size) != ("bias" in size):
+            return f"size {key}: temperature and bias come together"
+        if "temperature" in size:
+            t, bias = size["temperature"], size["bias"]
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1e3:
+                return f"size {key}: temperature must be a number in (0, 1000)"
+            if not (
+                isinstance(bias, list)
+                and len(bias) == c
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bias)
+                and np.isfinite(bias).all()
+            ):
+                return f"size {key}: bias must be {c} finite numbers"
     return None
 
 

@@ -79,7 +79,7 @@ class WindowRecord:
         "90 % interval [low, high] of each class's share"
     )
     estimator: str | None = optional(
-        "how the shares were estimated: cc, pcc, acc or pacc (fer_edge.classify.shares)"
+        "how the shares were estimated: cc, pcc, acc, pacc or bayes (fer_edge.classify.shares)"
     )
     estimator_note: str | None = optional(
         "why the estimator is not the one configured (no calibration, too few tracks)"
