@@ -30,3 +30,12 @@ def astronaut_bgr() -> np.ndarray:
 def head_bgr(astronaut_bgr) -> np.ndarray:
     """The astronaut's head and shoulders, for tiling into multi-face frames."""
     return np.ascontiguousarray(astronaut_bgr[10:230, 120:330])
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny int8 TFLite model and its card (built with TensorFlow, skipped without it)."""
+    needs("tensorflow")
+    from helpers.tiny_model import make_tiny_tflite
+
+    return make_tiny_tflite(tmp_path_factory.mktemp("model"), size=32, mode="int8")

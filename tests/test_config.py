@@ -210,3 +210,11 @@ def test_config_checks_the_new_options():
         build_config(None, {"camera": "0", "detect_every": 5, "max_fps": 2.0})
     with pytest.raises(ConfigError, match="max-yaw 120.0"):
         build_config(None, {"camera": "0", "max_yaw": 120.0})
+
+
+def test_camera_wait_is_an_option_with_checked_values(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('model = "m"\ncamera-wait = 45\n')
+    assert build_config(cfg).resolved_camera_wait == 45.0
+    result = CliRunner().invoke(main, ["check-config", "--model", "m", "--camera-wait", "-1"])
+    assert result.exit_code == 78 and "camera-wait -1.0: must be >= 0" in result.output
