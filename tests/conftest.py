@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.clips import write_face_clip
 from helpers.skips import find_yunet_for_tests, needs
 
 
@@ -39,3 +40,9 @@ def tiny_model(tmp_path_factory):
     from helpers.tiny_model import make_tiny_tflite
 
     return make_tiny_tflite(tmp_path_factory.mktemp("model"), size=32, mode="int8")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, head_bgr) -> Path:
+    """A 30-frame clip of 15 tiled astronaut heads (a module may define its own ``clip``)."""
+    return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 30)

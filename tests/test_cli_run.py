@@ -37,11 +37,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF", b"P6")
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory, head_bgr):
-    return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 30)
-
-
 def fill(folder: Path) -> Path:
     """Write a file into ``folder`` until its file system is full."""
     filler = folder / "filler"

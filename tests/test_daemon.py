@@ -19,7 +19,6 @@ from fer_edge.contract.recipe import CropRecipe
 from fer_edge.daemon import Daemon
 from fer_edge.record.jsonl import log_path, read_records
 from helpers import REPO
-from helpers.clips import write_face_clip
 from helpers.fakes import (
     NO_GATE,
     SHA,
@@ -81,11 +80,6 @@ def test_the_daemon_reports_a_missing_camera_in_status_and_stays_alive_for_the_w
     assert "waiting for the first frame: camera 7: /dev/video7 does not exist" in waiting[0][0]
     assert ("watchdog",) in notes.sent  # reopening is progress, not a hang
     assert ("ready",) not in [n[:1] for n in notes.sent]
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory, head_bgr):
-    return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 30)
 
 
 def test_daemon_windows_follow_the_video_and_are_reproducible(tmp_path, clip, yunet_model):
