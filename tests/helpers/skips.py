@@ -42,7 +42,11 @@ def needs(module: str):
 def requires(module: str) -> pytest.MarkDecorator:
     """A mark skipping a test, with :func:`needs`' line, where ``module`` is not installed (for
     a module whose other tests run without it)."""
-    return pytest.mark.skipif(importlib.util.find_spec(module) is None, reason=_missing(module))
+    try:
+        absent = importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:  # its package is missing
+        absent = True
+    return pytest.mark.skipif(absent, reason=_missing(module))
 
 
 def find_yunet_for_tests() -> tuple[Path | None, str]:
