@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from fer_edge.contract.errors import LogDirBusy
 from fer_edge.record import jsonl
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records, read_windows
 from fer_edge.record.timeutil import iso, parse_iso
@@ -92,3 +93,16 @@ def test_a_record_cut_short_by_a_full_disk_leaves_no_torn_line(tmp_path, monkeyp
         line.startswith(b"{")
         for line in log_path(tmp_path, "2026-01-05").read_bytes().split(b"\n")[:-1]
     )
+
+
+def test_two_logs_on_one_folder_in_one_process_conflict_until_the_first_closes(tmp_path):
+    first, second = JsonlLog(tmp_path), JsonlLog(tmp_path)
+    first.lock()
+    with pytest.raises(LogDirBusy, match=rf"\(pid {os.getpid()}\)"):
+        second.lock()
+    first.close()
+    second.lock()
+    with pytest.raises(LogDirBusy):
+        JsonlLog(tmp_path).lock()
+    second.close()
+    assert list(tmp_path.iterdir()) == []
