@@ -48,7 +48,7 @@ def test_the_fer_edge_modules_training_and_conversion_use_are_named():
 NOT_A_MODULE = {
     "test_docs.py": "the documentation: ARCHITECTURE.md true to the tree, this naming rule",
     "test_dependencies.py": "the dependency rule between the packages, read from all of them",
-    "test_packaging.py": "the built wheel and sdist: what pyproject.toml ships",
+    "test_packaging.py": "the wheel: the three packages and console scripts pyproject.toml ships",
     "test_service_unit.py": "the shipped systemd unit file (edge/data/), not a Python module",
     "test_service_mdwe.py": "MemoryDenyWriteExecute of the unit against the native libraries",
     "test_train_backends.py": "end to end: fer-train and fer-convert on each Keras backend",
