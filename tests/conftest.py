@@ -1,5 +1,5 @@
-"""Shared fixtures: the YuNet test model and real public-domain face images (helpers that tests
-import live in tests/helpers/)."""
+"""Shared fixtures: the YuNet test model, real public-domain face images, a clip of them and a
+tiny int8 model (helpers that tests import live in tests/helpers/)."""
 
 from __future__ import annotations
 
