@@ -26,6 +26,7 @@ def option(
     gt: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    off: float | None = None,
     note: str = "",
     path: bool = False,
     example: Any = None,
@@ -34,10 +35,12 @@ def option(
 
     ``help`` is the flag's help text (a None default is described in it); ``choices`` the
     allowed names; ``ge``/``gt`` and ``le``/``lt`` the numeric range (every number option has
-    both ends, so inf, nan and absurd values are refused); ``note`` what a boundary value means,
-    appended to a range error (e.g. "0: off"); ``path`` marks a file or folder name that a config
-    file gives relative to its own folder; ``example`` a value shown, commented out, in the
-    default config file where the default itself is None.
+    both ends, so inf, nan and absurd values are refused); ``off`` one value outside that range
+    that is allowed too (e.g. 0: "not at all"), shown with the range (``0 or [160, 7680]``);
+    ``note`` what a boundary or the ``off`` value means, appended to a range error (e.g. "0:
+    off"); ``path`` marks a file or folder name that a config file gives relative to its own
+    folder; ``example`` a value shown, commented out, in the default config file where the
+    default itself is None.
     """
     meta = {
         "help": help,
@@ -46,6 +49,7 @@ def option(
         "gt": gt,
         "le": le,
         "lt": lt,
+        "off": off,
         "note": note,
         "path": path,
         "example": example,
@@ -92,17 +96,25 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def range_text(f: Field) -> str:
-    """The allowed range of a number field in words, e.g. ``[1, 86400]`` or ``(0, 1]``."""
-    meta = f.metadata
+def _bounds(meta) -> str:
     low = f"[{_num(meta['ge'])}" if meta["ge"] is not None else f"({_num(meta['gt'])}"
     high = f"{_num(meta['le'])}]" if meta["le"] is not None else f"{_num(meta['lt'])})"
     return f"{low}, {high}"
 
 
+def range_text(f: Field) -> str:
+    """The allowed range of a number field in words, e.g. ``[1, 86400]``, ``(0, 1]`` or, with an
+    ``off`` value, ``0 or [160, 7680]``."""
+    meta = f.metadata
+    off = f"{_num(meta['off'])} or " if meta["off"] is not None else ""
+    return off + _bounds(meta)
+
+
 def _range_error(f: Field, value: float) -> str | None:
     """Why ``value`` is outside ``f``'s range, or None."""
     meta = f.metadata
+    if meta["off"] is not None and value == meta["off"]:
+        return None
     if not math.isfinite(value):
         why = f"must be a finite number in {range_text(f)}"
     elif meta["ge"] is not None and value < meta["ge"]:
@@ -115,6 +127,8 @@ def _range_error(f: Field, value: float) -> str | None:
         why = f"must be < {_num(meta['lt'])}"
     else:
         return None
+    if meta["off"] is not None and math.isfinite(value):
+        why = f"must be {_num(meta['off'])} or in {_bounds(meta)}"
     return f"{why} ({meta['note']})" if meta["note"] else why
 
 

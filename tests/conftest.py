@@ -1,5 +1,5 @@
-"""Shared fixtures: the YuNet test model and real public-domain face images (helpers that tests
-import live in tests/helpers/)."""
+"""Shared fixtures: the YuNet test model, real public-domain face images, a clip of them and a
+tiny int8 model (helpers that tests import live in tests/helpers/)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.clips import write_face_clip
 from helpers.skips import find_yunet_for_tests, needs
 
 
@@ -30,3 +31,18 @@ def astronaut_bgr() -> np.ndarray:
 def head_bgr(astronaut_bgr) -> np.ndarray:
     """The astronaut's head and shoulders, for tiling into multi-face frames."""
     return np.ascontiguousarray(astronaut_bgr[10:230, 120:330])
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny int8 TFLite model and its card (built with TensorFlow, skipped without it)."""
+    needs("tensorflow")
+    from helpers.tiny_model import make_tiny_tflite
+
+    return make_tiny_tflite(tmp_path_factory.mktemp("model"), size=32, mode="int8")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, head_bgr) -> Path:
+    """A 30-frame clip of 15 tiled astronaut heads (a module may define its own ``clip``)."""
+    return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 30)

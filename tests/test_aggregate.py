@@ -108,3 +108,34 @@ def test_a_model_without_calibration_records_the_fallback_and_why():
     assert record.estimator == "pcc"
     assert "lacks" in record.estimator_note and "fer-train calibrate" in record.estimator_note
     assert record.shares["happy"] == 1.0
+
+
+def test_window_counts_unreadable_faces_apart_and_shares_readable_ones():
+    agg = WindowAggregator(10, 3, LABELS, SHA)
+    agg.advance(0.0)
+    for _ in range(4):
+        agg.frame(processed=True)
+        agg.faces(
+            [
+                (1, 3, 0.9, None),
+                (2, 3, 0.8, None),
+                (3, 4, 0.7, None),
+                (4, None, 0.0, "small"),
+                (5, None, 0.0, "down"),
+            ]
+        )
+    (record,) = agg.advance(10.0)
+    assert record.face_observations == 20 and record.tracks == 5
+    assert (record.faces_readable, record.faces_unreadable) == (12, 8)
+    assert record.unreadable == {"small": 4, "down": 4}
+    assert record.readable_tracks == 3 and not record.suppressed
+    assert sum(record.counts.values()) == 12
+    assert record.shares["happy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert record.mean_confidence == pytest.approx(0.8, abs=1e-3)
+    # five people present but only two readable: the class figures are withheld
+    for _ in range(4):
+        agg.frame(processed=True)
+        agg.faces([(1, 3, 0.9), (2, 3, 0.9), *[(k, None, 0.0, "turned") for k in (3, 4, 5)]])
+    (record,) = agg.advance(20.0)
+    assert record.tracks == 5 and record.readable_tracks == 2
+    assert record.suppressed and record.shares is None and record.counts is None

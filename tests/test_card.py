@@ -1,4 +1,4 @@
-"""The model card: round trip, validation, the model file's sha256."""
+"""The model card: round trip, validation (a bad class prior too), the model file's sha256."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import json
 import numpy as np
 import pytest
 
+from fer_edge.classify import packaged_model
 from fer_edge.contract import card as cardmod
+from fer_edge.contract.card import ModelCard
 from fer_edge.contract.errors import CardError
 from helpers.cards import int8_card
 
 _card = int8_card
+PACKAGED = packaged_model.default_model_path()
 
 
 def test_card_round_trip(tmp_path):
@@ -110,3 +113,10 @@ def test_card_calibration_validation_names_the_problem(tmp_path, mutate, message
     with pytest.raises(CardError) as err:
         cardmod.read_card(path)
     assert "calibration" in str(err.value) and message in str(err.value)
+
+
+def test_a_bad_class_prior_in_a_card_is_refused(tmp_path):
+    data = json.loads(PACKAGED.with_suffix(".json").read_text())
+    data["training"]["class_prior"] = {"happy": 1.0}
+    with pytest.raises(CardError, match="class_prior"):
+        ModelCard.from_dict(data, "x.json")

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from fer_edge.cli import main
 from fer_edge.config import build_config
 from fer_edge.contract.errors import ConfigError
+from fer_edge.faces.quality import QualityGate
 
 
 def test_toml_then_flags_override(tmp_path):
@@ -195,3 +196,25 @@ def test_the_released_keys_and_flags_still_work():
     help_text = CliRunner().invoke(main, ["run", "--help"], terminal_width=200).output
     for name in RELEASED_OPTIONS:
         assert f"--{name.replace('_', '-')}" in help_text, name
+
+
+def test_config_checks_the_new_options():
+    from fer_edge.config import build_config
+    from fer_edge.contract.errors import ConfigError
+
+    config = build_config(None, {"camera": "0", "detect_every": 3, "max_yaw": 30.0})
+    assert config.quality_gate == QualityGate(24.0, 30.0, 25.0, 0.5)
+    with pytest.raises(ConfigError, match="detect-every 0"):
+        build_config(None, {"camera": "0", "detect_every": 0})
+    with pytest.raises(ConfigError, match="longer than track-max-age"):
+        build_config(None, {"camera": "0", "detect_every": 5, "max_fps": 2.0})
+    with pytest.raises(ConfigError, match="max-yaw 120.0"):
+        build_config(None, {"camera": "0", "max_yaw": 120.0})
+
+
+def test_camera_wait_is_an_option_with_checked_values(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('model = "m"\ncamera-wait = 45\n')
+    assert build_config(cfg).resolved_camera_wait == 45.0
+    result = CliRunner().invoke(main, ["check-config", "--model", "m", "--camera-wait", "-1"])
+    assert result.exit_code == 78 and "camera-wait -1.0: must be >= 0" in result.output

@@ -14,7 +14,7 @@ from fer_edge.classify.runtime import Classifier, select_runtime  # noqa: E402
 from fer_edge.contract.card import load_for_model, read_card, sha256_file  # noqa: E402
 from fer_edge.contract.errors import ConfigError, ModelFileError  # noqa: E402
 from fer_edge.contract.recipe import CropRecipe  # noqa: E402
-from helpers.tiny_model import make_tiny_tflite, separable_set, train_tiny_keras  # noqa: E402
+from helpers.tiny_model import separable_set, train_tiny_keras  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
@@ -102,12 +102,6 @@ def test_device_runtime_runs_any_batch_and_agrees(converted, trained, key):
     np.testing.assert_allclose(everything.sum(1), 1.0, atol=0.02)
     assert np.mean(everything.argmax(1) == reference) >= 0.97
     assert np.mean(everything.argmax(1) == labels) >= 0.97
-
-
-def test_make_tiny_tflite_helper(tmp_path):
-    path = make_tiny_tflite(tmp_path, size=32, mode="int8")
-    assert path.is_file() and path.with_suffix(".json").is_file()
-    assert Classifier(path).predict(np.zeros((2, 32, 32, 3), np.uint8)).shape == (2, 7)
 
 
 def test_int8_without_calibration_writes_nothing(trained, tmp_path):

@@ -194,3 +194,8 @@ def test_a_jetson_csi_camera_is_a_gstreamer_pipeline_at_the_size_asked_for():
     if not devices.has_gstreamer():
         with pytest.raises(ConfigError, match="no GStreamer"):
             open_source("nvargus")
+
+
+def test_picamera2_off_a_pi_says_what_to_install():
+    with pytest.raises(ConfigError, match="apt install python3-picamera2.*system-site-packages"):
+        open_source("picamera2")

@@ -11,9 +11,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from fer_edge.capture.devices import open_source
+from fer_edge.capture.events import FRAME
 from fer_edge.capture.filesource import FileSource
 from fer_edge.cli import main
 from fer_edge.contract.errors import ConfigError
+from fer_edge.record.timeutil import parse_iso
+from helpers.clips import START
+from helpers.fakes import T0
 
 
 def _clip(path, frames=40, fourcc="MJPG"):
@@ -71,3 +76,28 @@ def test_ffmpegs_own_lines_do_not_reach_the_terminal(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True)
     assert "moov atom not found" not in out.stderr, out.stderr
     assert out.stdout.strip() == f"{bad}: not a video file (cannot be decoded: moov atom not found)"
+
+
+def write_clip(path, n=10, fps=10.0, shape=(48, 64)):
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, shape[::-1])
+    for i in range(n):
+        writer.write(np.full((*shape, 3), 20 * i % 255, np.uint8))
+    writer.release()
+    return path
+
+
+def test_file_source_uses_video_time_and_ends_at_eof(tmp_path):
+    clip = write_clip(tmp_path / "c.avi", n=10, fps=10.0)
+    source = open_source(str(clip), start=T0)
+    assert not source.live
+    events = list(source)
+    assert {e.kind for e in events} == {FRAME}  # a file has nothing but frames
+    assert [e.ts for e in events] == pytest.approx([T0 + i / 10 for i in range(10)])
+
+
+def test_source_file_start_defaults_to_mtime(tmp_path):
+    clip = write_clip(tmp_path / "c.avi")
+    assert FileSource(clip).start == float(int(clip.stat().st_mtime))
+    assert parse_iso(START) == FileSource(clip, start=parse_iso(START)).start

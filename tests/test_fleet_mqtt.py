@@ -1,6 +1,6 @@
 """Publishing window records to a real Mosquitto broker: order, restarts, bad setups.
 
-The daemon-level runs (a 30 s broker outage, a killed daemon) are in test_fleet_daemon.py.
+The daemon-level runs (a 30 s broker outage, a killed daemon) are in test_fleet.py.
 """
 
 from __future__ import annotations

@@ -31,3 +31,10 @@ def test_a_missing_extra_is_skipped_with_how_to_install_it():
         skips.needs("jax.no_such_module_here")
     with pytest.raises(pytest.skip.Exception, match=r"pip install -e '\.\[fleet\]'"):
         skips.needs("paho.mqtt.no_such_module_here")
+
+
+def test_requires_marks_a_test_skipped_with_the_same_line_where_a_module_is_missing():
+    missing = skips.requires("no_such_package_here.sub")
+    assert missing.name == "skipif" and missing.args == (True,)
+    assert missing.kwargs["reason"] == "no_such_package_here.sub is not installed: pip install it"
+    assert skips.requires("numpy").args == (False,)

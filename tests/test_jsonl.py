@@ -1,11 +1,14 @@
-"""The JSON Lines log: torn lines, day files, a full disk, pruning."""
+"""The JSON Lines log: torn lines, day files, a full disk (also mid-record), pruning."""
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
 
+from fer_edge.contract.errors import LogDirBusy
+from fer_edge.record import jsonl
 from fer_edge.record.jsonl import JsonlLog, log_path, read_records, read_windows
 from fer_edge.record.timeutil import iso, parse_iso
 from helpers.fakes import T0, record
@@ -68,3 +71,38 @@ def test_the_log_formats_times_and_the_id_once_in_the_start_days_file(tmp_path):
         )
     )
     assert list(read_windows(tmp_path)) == [window]  # read back as the same record
+
+
+def test_a_record_cut_short_by_a_full_disk_leaves_no_torn_line(tmp_path, monkeypatch):
+    log = JsonlLog(tmp_path)
+    assert log.write(record())
+    before = log_path(tmp_path, "2026-01-05").read_bytes()
+    real = jsonl._write_all
+
+    def half_then_full(fd, data):
+        real(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(jsonl, "_write_all", half_then_full)
+    assert not log.write(record()) and log.dropped == 1
+    assert log_path(tmp_path, "2026-01-05").read_bytes() == before
+    monkeypatch.setattr(jsonl, "_write_all", real)
+    assert log.write(record())
+    assert len(list(read_records(tmp_path))) == 2
+    assert all(
+        line.startswith(b"{")
+        for line in log_path(tmp_path, "2026-01-05").read_bytes().split(b"\n")[:-1]
+    )
+
+
+def test_two_logs_on_one_folder_in_one_process_conflict_until_the_first_closes(tmp_path):
+    first, second = JsonlLog(tmp_path), JsonlLog(tmp_path)
+    first.lock()
+    with pytest.raises(LogDirBusy, match=rf"\(pid {os.getpid()}\)"):
+        second.lock()
+    first.close()
+    second.lock()
+    with pytest.raises(LogDirBusy):
+        JsonlLog(tmp_path).lock()
+    second.close()
+    assert list(tmp_path.iterdir()) == []

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from fer_edge.contract.errors import ModelFileError
 from fer_edge.faces import modelfiles
+from helpers import REPO
+from helpers.osfaults import fer_edge, unprivileged
 
 
 @pytest.fixture
@@ -79,3 +84,30 @@ def test_cli_models_fetch_and_path(http_dir, yunet_model, tmp_path, monkeypatch)
     result = CliRunner().invoke(main, ["models", "fetch", "--url", f"{base}/none.onnx"])
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert "fer-edge: error:" in result.output
+
+
+# -- the face model search -----------------------------------------------------------------------
+def test_an_unreadable_home_is_skipped_in_the_model_search(tmp_path):
+    home = tmp_path / "home"
+    (home / ".local" / "share" / "fer-edge" / "models").mkdir(parents=True)
+    home.chmod(0o700)
+    if os.geteuid() == 0:
+        os.chown(home, 65534, 65534)  # another user's HOME
+    else:
+        home.chmod(0o000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "FER_EDGE_"))}
+    env["HOME"] = str(home)
+    code = "from fer_edge.faces.modelfiles import find_yunet; print('found', find_yunet())"
+    cmd = unprivileged([sys.executable, "-c", code])
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, cwd=REPO)
+    home.chmod(0o700)
+    assert done.returncode == 0 and "found None" in done.stdout, done.stderr
+    done = subprocess.run(
+        unprivileged(fer_edge("doctor", "--camera", "0", "--log-dir", str(tmp_path / "logs"))),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert "Traceback" not in done.stderr and "WARN  face model: YuNet not found" in done.stdout

@@ -1,4 +1,4 @@
-"""sd_notify: datagram sockets, the watchdog's rate limit."""
+"""sd_notify: datagram sockets, the watchdog's rate limit, extending the start timeout."""
 
 from __future__ import annotations
 
@@ -34,3 +34,16 @@ def test_notify_abstract_socket_and_absent_socket():
         Notifier({"NOTIFY_SOCKET": "@" + name}).status("multi\nline")
         assert server.recv(4096) == b"STATUS=multi line"
     assert Notifier({}).send("READY=1") is False
+
+
+def test_extending_tells_systemd_the_start_goes_on(tmp_path):
+    import socket
+
+    from fer_edge.service.notify import Notifier
+
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        server.settimeout(1)
+        Notifier({"NOTIFY_SOCKET": address}).extending("waiting for\ncamera 7", 30)
+        assert server.recv(4096) == b"EXTEND_TIMEOUT_USEC=30000000\nSTATUS=waiting for camera 7"

@@ -1,4 +1,4 @@
-"""The face-quality gate, motion between detections, and what the window records of both."""
+"""The face-quality gate: size, pose from the landmarks, sharpness."""
 
 from __future__ import annotations
 
@@ -7,45 +7,27 @@ import numpy as np
 import pytest
 from scenes import ASTRONAUT_FACE, astronaut
 
-from fer_edge.contract.card import ModelCard
-from fer_edge.contract.labels import LABELS
-from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces.detect import Face
 from fer_edge.faces.quality import QualityGate, head_pose, sharpness
-from fer_edge.faces.tracker import IouTracker
-from fer_edge.frame_pipeline import FramePipeline
-from fer_edge.record.aggregate import WindowAggregator
-
-SHA = "ab" * 32
-#: YuNet's landmarks of the astronaut's frontal face: eyes, nose tip, mouth corners.
-FRONTAL = ((200.1, 101.8), (247.1, 102.6), (220.4, 124.5), (198.6, 142.8), (239.7, 143.6))
-
-
-def _marks(nose_dx=0.0, nose_dy=0.0, squash_x=1.0, offset=(0.0, 0.0), scale=1.0):
-    """FRONTAL with the nose moved (in eye distances), x squashed, then moved and scaled."""
-    pts = np.array(FRONTAL)
-    pts[2] += (nose_dx * 47.0, nose_dy * 40.0)
-    pts[:, 0] = 223.6 + (pts[:, 0] - 223.6) * squash_x
-    pts = (pts - (178, 63)) * scale + offset
-    return tuple(map(tuple, pts))
+from helpers.landmarks import FRONTAL, marks
 
 
 def _face(width=40.0, **kwargs):
     scale = width / ASTRONAUT_FACE[2]
     box = (100.0, 100.0, width, width * 113 / 90)
-    return Face(box, 0.9, _marks(offset=(100.0, 100.0), scale=scale, **kwargs))
+    return Face(box, 0.9, marks(offset=(100.0, 100.0), scale=scale, **kwargs))
 
 
 def test_head_pose_reads_turned_and_lowered_faces():
     yaw, pitch = head_pose(FRONTAL)
     assert yaw < 15 and -15 < pitch < 5  # the astronaut's nose sits a little high
-    assert head_pose(_marks(nose_dx=0.35))[0] > 30  # nose off the midline: turned
-    assert head_pose(_marks(nose_dy=0.35))[1] > 25  # nose tip near the mouth: looking down
+    assert head_pose(marks(nose_dx=0.35))[0] > 30  # nose off the midline: turned
+    assert head_pose(marks(nose_dy=0.35))[1] > 25  # nose tip near the mouth: looking down
     # the estimate does not depend on where or how big the face is
     assert head_pose(_face(24).landmarks) == pytest.approx(head_pose(FRONTAL), abs=0.5)
     # eyes set wider or narrower against the mouth (people differ so) is not a turn
     for squash in (0.8, 1.2):
-        assert head_pose(_marks(squash_x=squash))[0] == pytest.approx(head_pose(FRONTAL)[0], abs=3)
+        assert head_pose(marks(squash_x=squash))[0] == pytest.approx(head_pose(FRONTAL)[0], abs=3)
 
 
 def _varied_face(rng, expression):
@@ -114,138 +96,3 @@ def test_sharpness_is_measured_on_the_face_at_one_scale():
     assert at_90 == pytest.approx(at_45, rel=0.2)
     blurred = sharpness(cv2.GaussianBlur(full, (0, 0), 6.0), ASTRONAUT_FACE)
     assert blurred < 0.5 * at_90
-
-
-class _Faces:
-    """A detector returning fixed faces, each moving ``speed`` px a call to the right."""
-
-    name = "fixed"
-
-    def __init__(self, faces, speed=0.0):
-        self.faces, self.speed, self.calls = faces, speed, 0
-
-    def detect(self, image):
-        dx = self.speed * self.calls
-        self.calls += 1
-        return [
-            Face((f.box[0] + dx, *f.box[1:]), f.score, tuple((x + dx, y) for x, y in f.landmarks))
-            for f in self.faces
-        ]
-
-
-class _Counting:
-    card = ModelCard("fake.tflite", "tflite", SHA, CropRecipe(size=32))
-
-    def __init__(self):
-        self.batches: list[int] = []
-
-    def predict(self, crops):
-        self.batches.append(len(crops))
-        probs = np.full((len(crops), 7), 0.01, np.float32)
-        probs[:, 3] = 0.94
-        return probs
-
-
-def _frame():
-    frame = np.full((360, 640, 3), 90, np.uint8)
-    face = cv2.resize(astronaut(), (205, 205), interpolation=cv2.INTER_AREA)  # face 36 px
-    for x in (40, 300):
-        frame[40:245, x : x + 205] = face
-    return frame
-
-
-def _astronaut_faces(xs=(40, 300), width=36.0):
-    s = width / ASTRONAUT_FACE[2]
-    out = []
-    for x in xs:
-        box = (x + ASTRONAUT_FACE[0] * s, 40 + ASTRONAUT_FACE[1] * s, width, width * 113 / 90)
-        out.append(Face(box, 0.9, _marks(offset=box[:2], scale=s)))
-    return out
-
-
-def test_pipeline_leaves_unreadable_faces_unclassified():
-    tiny = Face((500, 300, 12, 15), 0.9, _marks(offset=(500, 300), scale=12 / 90))
-    turned = _astronaut_faces(xs=(300,))[0]
-    turned = Face(turned.box, 0.9, _marks(offset=turned.box[:2], scale=0.4, nose_dx=0.45))
-    detector = _Faces([*_astronaut_faces(xs=(40,)), tiny, turned])
-    classifier = _Counting()
-    gate = QualityGate(min_face=24, max_yaw=35, max_pitch=25, min_sharpness=0.5)
-    pipeline = FramePipeline(detector, classifier, IouTracker(), gate=gate)
-    obs = pipeline.process(0.0, _frame())
-    assert classifier.batches == [1]  # only the readable face reaches the model
-    assert [(o[1], o[3]) for o in obs] == [(3, None), (None, "small"), (None, "turned")]
-    obs = pipeline.process(0.1, cv2.GaussianBlur(_frame(), (0, 0), 4.0))
-    assert obs[0][1:] == (None, 0.0, "blurred") and classifier.batches == [1]
-    assert pipeline.unreadable == 5 and pipeline.classified == 1
-
-
-def test_detect_every_n_frames_carries_tracks_and_classifies_each_once_a_second():
-    detector = _Faces(_astronaut_faces(), speed=6.0)  # 6 px per detection = 20 px/s at N=3
-    classifier = _Counting()
-    pipeline = FramePipeline(detector, classifier, IouTracker(), reclassify=1.0, detect_every=3)
-    fps, frames = 10.0, 45
-    out = [pipeline.process(i / fps, _frame()) for i in range(frames)]
-    assert detector.calls == 15  # every third frame
-    assert all([o[0] for o in obs] == [0, 1] for obs in out)  # the same two tracks throughout
-    assert sum(classifier.batches) >= 2 * 4  # each at 0, 1, 2, 3 s (4.4 s of video)
-    assert pipeline.max_staleness < 1.0
-    assert pipeline.faces == 2 * frames and pipeline.detections == 15
-
-
-def test_tracker_predicts_motion_between_detections():
-    tracker = IouTracker(iou_threshold=0.3)
-    ids = {tracker.match(t / 10, [(8.0 * t, 0.0, 30.0, 30.0)])[0].track_id for t in range(4)}
-    assert len(ids) == 1
-    (track,) = tracker.tracks
-    assert track.velocity[0] > 50  # px/s, towards the measured 80
-    tracker.carry([track], 0.4)  # a frame without detection
-    assert track.box[0] == pytest.approx(24.0 + track.velocity[0] * 0.1)
-    # 0.3 s later the face moved 24 px: its old box overlaps the new by IoU 0.11 < 0.3, the
-    # predicted one by much more, so the track continues
-    (again,) = tracker.match(0.6, [(48.0, 0.0, 30.0, 30.0)])
-    assert again.track_id in ids
-
-
-def test_window_counts_unreadable_faces_apart_and_shares_readable_ones():
-    agg = WindowAggregator(10, 3, LABELS, SHA)
-    agg.advance(0.0)
-    for _ in range(4):
-        agg.frame(processed=True)
-        agg.faces(
-            [
-                (1, 3, 0.9, None),
-                (2, 3, 0.8, None),
-                (3, 4, 0.7, None),
-                (4, None, 0.0, "small"),
-                (5, None, 0.0, "down"),
-            ]
-        )
-    (record,) = agg.advance(10.0)
-    assert record.face_observations == 20 and record.tracks == 5
-    assert (record.faces_readable, record.faces_unreadable) == (12, 8)
-    assert record.unreadable == {"small": 4, "down": 4}
-    assert record.readable_tracks == 3 and not record.suppressed
-    assert sum(record.counts.values()) == 12
-    assert record.shares["happy"] == pytest.approx(2 / 3, abs=1e-3)
-    assert record.mean_confidence == pytest.approx(0.8, abs=1e-3)
-    # five people present but only two readable: the class figures are withheld
-    for _ in range(4):
-        agg.frame(processed=True)
-        agg.faces([(1, 3, 0.9), (2, 3, 0.9), *[(k, None, 0.0, "turned") for k in (3, 4, 5)]])
-    (record,) = agg.advance(20.0)
-    assert record.tracks == 5 and record.readable_tracks == 2
-    assert record.suppressed and record.shares is None and record.counts is None
-
-
-def test_config_checks_the_new_options():
-    from fer_edge.config import build_config
-    from fer_edge.contract.errors import ConfigError
-
-    config = build_config(None, {"camera": "0", "detect_every": 3, "max_yaw": 30.0})
-    assert config.quality_gate == QualityGate(24.0, 30.0, 25.0, 0.5)
-    with pytest.raises(ConfigError, match="detect-every 0"):
-        build_config(None, {"camera": "0", "detect_every": 0})
-    with pytest.raises(ConfigError, match="longer than track-max-age"):
-        build_config(None, {"camera": "0", "detect_every": 5, "max_fps": 2.0})
-    with pytest.raises(ConfigError, match="max-yaw 120.0"):
-        build_config(None, {"camera": "0", "max_yaw": 120.0})

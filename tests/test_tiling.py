@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from scenes import background, face_box, face_patch, paste, scene
 
-from fer_edge.faces.detect import Face, YuNetDetector, create_detector
-from fer_edge.faces.factory import build_detector
+from fer_edge.faces.detect import Face, YuNetDetector
 from fer_edge.faces.tiling import TiledDetector, detection_scale, nms, plan_tiles
 from fer_edge.faces.tracker import iou
 
@@ -79,18 +78,3 @@ def test_a_face_on_a_tile_seam_is_counted_once(yunet_model):
     faces = detector.detect(frame)
     hits, false = _found(faces, truth)
     assert hits == len(truth) and false == 0 and len(faces) == len(truth)
-
-
-def test_build_detector_tiles_only_for_small_min_face(yunet_model):
-    assert isinstance(build_detector("yunet", yunet_model, min_face=12), TiledDetector)
-    plain = build_detector("yunet", yunet_model, min_face=24)
-    assert isinstance(plain, YuNetDetector) and plain.min_size == 24
-    assert isinstance(create_detector("yunet", yunet_model, min_size=12), YuNetDetector)
-
-
-def test_min_face_is_in_capture_pixels_behind_a_reduced_copy(yunet_model):
-    """24 px faces of a 1920 px frame are 8 px in a 640 px copy: that copy is tiled."""
-    detector = build_detector("yunet", yunet_model, min_face=24, detect_width=640)
-    assert isinstance(detector.inner(1920, 1080), TiledDetector)
-    assert detector.inner(1920, 1080).min_face == pytest.approx(8.0)
-    assert isinstance(detector.inner(640, 360), YuNetDetector)

@@ -1,7 +1,8 @@
-"""``fer-train`` end to end on a tiny synthetic set in the real formats.
+"""``fer-train`` end to end on a tiny synthetic set in the real formats, and its options.
 
 One run is trained from scratch per module (slow) and shared: fit, evaluate (.keras and an int8
-.tflite converted elsewhere), predict.
+.tflite converted elsewhere), predict. The option tests (presets, FitParams ranges, face sizes)
+replace the training with a fake and run without TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,25 +13,25 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from helpers.skips import needs
+from fer_edge.contract.card import load_for_model
+from fer_edge.contract.labels import LABELS
+from fer_train.cli import main
+from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv
+from helpers.skips import requires
 
-needs("tensorflow")
 
-from click.testing import CliRunner  # noqa: E402
-
-from fer_edge.contract.card import load_for_model  # noqa: E402
-from fer_edge.contract.labels import LABELS  # noqa: E402
-from fer_train.cli import main  # noqa: E402
-from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv  # noqa: E402
-
-pytestmark = pytest.mark.tf
+def tf(test):
+    """``test`` marked ``tf`` and skipped without TensorFlow (the option tests run without it)."""
+    return pytest.mark.tf(requires("tensorflow")(test))
 
 
 def invoke(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
+@tf
 def test_fit_rejects_unknown_kind_and_missing_path(tmp_path):
     result = invoke("fit", "--data", "affectnet=/x", "--out", tmp_path)
     assert result.exit_code == 78 and "unknown dataset kind 'affectnet'" in result.output
@@ -38,6 +39,7 @@ def test_fit_rejects_unknown_kind_and_missing_path(tmp_path):
     assert result.exit_code == 78 and "dataset path not found" in result.output
 
 
+@tf
 def test_version_and_every_out_option_has_help():
     from fer_train import __version__
 
@@ -73,6 +75,7 @@ def evaluate(trained, model, out):
     return json.loads((out / "report.json").read_text())["datasets"]
 
 
+@tf
 @pytest.mark.slow
 def test_fit_writes_the_run_folder(trained):
     run = trained.run
@@ -92,6 +95,7 @@ def test_fit_writes_the_run_folder(trained):
     assert again.exit_code == 78 and "already holds a trained model" in again.output
 
 
+@tf
 @pytest.mark.slow
 def test_evaluate_keras_model(trained, tmp_path):
     report = evaluate(trained, trained.run / "model.keras", tmp_path)
@@ -105,6 +109,7 @@ def test_evaluate_keras_model(trained, tmp_path):
     assert (tmp_path / "confusion-fer2013.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@tf
 @pytest.mark.slow
 def test_evaluate_sample_is_seeded_and_said(trained, tmp_path):
     """``--sample N``: N random images of a larger part, the same ones every time."""
@@ -121,6 +126,7 @@ def test_evaluate_sample_is_seeded_and_said(trained, tmp_path):
     assert reports[0] == reports[1]
 
 
+@tf
 @pytest.mark.slow
 def test_evaluate_int8_tflite_converted_elsewhere(trained, tmp_path):
     """The converted model's card carries the held-out subjects: no run.json beside it needed."""
@@ -144,6 +150,7 @@ def test_evaluate_int8_tflite_converted_elsewhere(trained, tmp_path):
     assert report["ckplus"]["split"].startswith("held-out test subjects")
 
 
+@tf
 @pytest.mark.slow
 def test_predict_prints_and_writes_every_class(trained, tmp_path):
     faces = tmp_path / "faces"
@@ -160,6 +167,7 @@ def test_predict_prints_and_writes_every_class(trained, tmp_path):
     assert "happy.png" in result.output and "surprise.png" in result.output
 
 
+@tf
 def test_fit_failing_before_training_leaves_no_out_folder(tmp_path, yunet_model):
     faceless = tmp_path / "jaffe"
     faceless.mkdir()
@@ -181,3 +189,55 @@ def test_fit_failing_before_training_leaves_no_out_folder(tmp_path, yunet_model)
         assert result.exit_code == 78 and needle in result.output, result.output
         assert not (tmp_path / "runs").exists()
     assert not (tmp_path / "cache").exists() or list((tmp_path / "cache").iterdir()) == []
+
+
+def test_recipe_default_fills_what_the_command_line_leaves_out(tmp_path, monkeypatch):
+    from fer_train import workflow
+
+    seen = {}
+
+    def fake_fit_run(specs, out, params, prep, max_per_class=None, repeat=None):
+        seen["params"] = params
+        return {}
+
+    monkeypatch.setattr(workflow, "fit_run", fake_fit_run)
+    result = invoke("fit", "--data", f"folder={tmp_path}", "--out", tmp_path / "o",
+                    "--recipe", "default", "--epochs", 2, "--low-res-px", "16,30")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    params = seen["params"]
+    assert (params.image_size, params.weights, params.batch_size) == (96, "none", 256)
+    assert (params.epochs, params.fine_tune_epochs) == (2, 0)  # --epochs given: kept
+    assert params.class_weights == "balanced" and params.low_res_p == 0.5
+    assert (params.low_res_min, params.low_res_max) == (16, 30)
+
+
+def test_fit_options_are_fitparams_fields_checked_against_their_ranges(tmp_path, monkeypatch):
+    from fer_train import workflow
+    from fer_train.fit import FitParams
+
+    seen = []
+    monkeypatch.setattr(
+        workflow, "fit_run", lambda specs, out, params, prep, **kw: seen.append(params) or {}
+    )
+    data = ["--data", f"folder={tmp_path}", "--out", tmp_path / "o"]
+    assert invoke("fit", *data).exit_code == 0
+    assert seen == [FitParams()]  # nothing given: FitParams' own defaults, stated once
+    for flag, value, needle in [
+        ("--low-res-p", "1.5", "low-res-p 1.5: must be <= 1"),
+        ("--epochs", "-1", "epochs -1: must be >= 0"),
+        ("--batch-size", "0", "batch-size 0: must be >= 1"),
+    ]:
+        result = invoke("fit", *data, flag, value)
+        assert result.exit_code == 78 and needle in result.output, result.output
+    assert len(seen) == 1
+
+
+def test_bad_face_sizes_are_one_line_usage_errors(tmp_path):
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"x")
+    result = invoke("evaluate", model, "--data", f"folder={tmp_path}", "--out", tmp_path / "e",
+                    "--face-px", "16,big")  # fmt: skip
+    assert result.exit_code == 2 and "expected whole numbers" in result.output
+    result = invoke("fit", "--data", f"folder={tmp_path}", "--out", tmp_path / "o",
+                    "--low-res-px", "48,12")  # fmt: skip
+    assert result.exit_code == 2 and "MIN <= MAX" in result.output

@@ -1,44 +1,31 @@
-"""fer_train's readers, preparation cache and fusion on fixtures in the real on-disk formats."""
+"""Fusion, the preparation cache, splits, duplicates and class weights, on fixtures in the real
+on-disk formats (FER+ soft targets included)."""
 
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from fer_edge.contract.errors import ConfigError, ImageReadError, UnknownLabelError
+from fer_edge.contract.errors import ConfigError, ImageReadError
 from fer_edge.contract.labels import LABELS
 from fer_edge.contract.recipe import CropRecipe
-from fer_train import data, readers
-from fer_train.readers import read_dataset
-from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv
-
-
-def _write_csv(path: Path, rows: list[tuple]) -> Path:
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["emotion", "pixels", "Usage"])
-        writer.writerows(rows)
-    return path
-
-
-def _pixels(value: int) -> str:
-    return " ".join([str(value)] * 48 * 48)
+from fer_train import data
+from fer_train.synth import write_ckplus48, write_fer2013_csv
+from helpers.datasets import ferplus_with_votes, pixels, write_fer2013_rows
 
 
 def test_fer2013_csv_splits_codes_and_cross_split_duplicates(tmp_path):
-    csv_path = _write_csv(
+    csv_path = write_fer2013_rows(
         tmp_path / "fer2013.csv",
         [
-            (0, _pixels(10), "Training"),  # anger
-            (6, _pixels(20), "Training"),  # neutral
-            (3, _pixels(30), "Training"),  # a copy of the PrivateTest image below
-            (3, _pixels(30), "PrivateTest"),
-            (5, _pixels(40), "PublicTest"),  # surprise
+            (0, pixels(10), "Training"),  # anger
+            (6, pixels(20), "Training"),  # neutral
+            (3, pixels(30), "Training"),  # a copy of the PrivateTest image below
+            (3, pixels(30), "PrivateTest"),
+            (5, pixels(40), "PublicTest"),  # surprise
             (4, "1 2 3", "Training"),  # not a square image: skipped
         ],
     )
@@ -49,30 +36,6 @@ def test_fer2013_csv_splits_codes_and_cross_split_duplicates(tmp_path):
     assert got == [("test", "happy"), ("train", "anger"), ("train", "neutral"), ("val", "surprise")]
     assert prepared.images.shape == (4, 32, 32, 3) and prepared.images.dtype == np.uint8
     assert prepared.skipped["fer2013"] == {"unreadable": 1, "duplicate": 1}
-
-
-def test_fer2013_csv_unknown_code_names_the_row(tmp_path):
-    csv_path = _write_csv(
-        tmp_path / "fer2013.csv", [(0, _pixels(1), "Training"), (9, "", "Training")]
-    )
-    with pytest.raises(UnknownLabelError, match=r"fer2013.csv:3: .*allowed: .*anger"):
-        read_dataset("fer2013", csv_path)
-
-
-def test_fer2013_image_folders_public_private_test(tmp_path):
-    rng = np.random.default_rng(0)
-    for part, label, name in [
-        ("train", "angry", "Training_1.jpg"),
-        ("train", "sad", "Training_2.jpg"),
-        ("test", "happy", "PublicTest_3.jpg"),
-        ("test", "surprise", "PrivateTest_4.jpg"),
-    ]:
-        folder = tmp_path / part / label
-        folder.mkdir(parents=True)
-        cv2.imwrite(str(folder / name), pattern(LABELS[rng.integers(7)], rng))
-    listing = read_dataset("fer2013", tmp_path)
-    got = {(r.label, r.split) for r in listing.records}
-    assert got == {("anger", "train"), ("sadness", "train"), ("happy", "val"), ("surprise", "test")}
 
 
 def test_ckplus48_subjects_contempt_corrupt_and_strict(tmp_path):
@@ -94,40 +57,6 @@ def test_ckplus48_subjects_contempt_corrupt_and_strict(tmp_path):
         data.load_sources(
             [("ckplus", root)], CropRecipe(32), cache_dir=tmp_path / "cache", strict=True
         )
-
-
-def test_unknown_folder_label_lists_allowed_names(tmp_path):
-    (tmp_path / "bored").mkdir()
-    cv2.imwrite(str(tmp_path / "bored" / "a.png"), np.zeros((8, 8), np.uint8))
-    with pytest.raises(UnknownLabelError, match=r"bored.*allowed: .*surprise"):
-        read_dataset("folder", tmp_path)
-
-
-def test_ckplus_original_release_peak_frames_and_neutral_first(tmp_path):
-    for subject, seq, code in [("S005", "001", "3.0000000e+00"), ("S010", "002", "6.0000000e+00")]:
-        frames = tmp_path / "cohn-kanade-images" / subject / seq
-        frames.mkdir(parents=True)
-        for f in range(1, 7):
-            (frames / f"{subject}_{seq}_{f:08d}.png").write_bytes(b"")
-        labels = tmp_path / "Emotion" / subject / seq
-        labels.mkdir(parents=True)
-        (labels / f"{subject}_{seq}_00000006_emotion.txt").write_text(f"   {code}\n")
-    unlabelled = tmp_path / "cohn-kanade-images" / "S011" / "001"
-    unlabelled.mkdir(parents=True)
-    (unlabelled / "S011_001_00000001.png").write_bytes(b"")
-    records = read_dataset("ckplus", tmp_path).records
-    got = [(r.subject, Path(r.source).name[-6:-4], r.label) for r in records]
-    assert got == [
-        ("S005", "01", "neutral"),
-        ("S005", "04", "disgust"),
-        ("S005", "05", "disgust"),
-        ("S005", "06", "disgust"),
-        ("S010", "01", "neutral"),
-        ("S010", "04", "sadness"),
-        ("S010", "05", "sadness"),
-        ("S010", "06", "sadness"),
-    ]
-    assert not any(r.cropped for r in records)
 
 
 def test_jaffe_palette_tiff_through_the_face_pipeline(tmp_path, head_bgr, yunet_model):
@@ -203,47 +132,6 @@ def test_composition_and_class_weights(tmp_path):
     assert weights[1] == pytest.approx(3 * weights[0]) and weights[6] == 1.0
 
 
-def test_parse_spec(tmp_path):
-    assert readers.parse_spec(f"JAFFE={tmp_path}") == ("jaffe", tmp_path)
-    with pytest.raises(ConfigError, match="unknown dataset kind 'affectnet'"):
-        readers.parse_spec(f"affectnet={tmp_path}")
-    with pytest.raises(ConfigError, match="KIND=PATH"):
-        readers.parse_spec(str(tmp_path))
-    with pytest.raises(ConfigError, match="not found"):
-        readers.parse_spec(f"folder={tmp_path / 'missing'}")
-
-
-def test_parse_spec_expands_a_home_tilde(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    (tmp_path / "school").mkdir()
-    assert readers.parse_spec("folder=~/school") == ("folder", tmp_path / "school")
-
-
-def test_concat_keeps_rows_in_order_with_their_metadata():
-    from fer_train.prepare import Prepared
-
-    def part(name, values, split):
-        n = len(values)
-        images = np.stack([np.full((4, 4, 3), v, np.uint8) for v in values])
-        return Prepared(
-            images, np.array(values) % 7, np.array([name] * n), np.array([split] * n),
-            np.array([f"{name}{v}" for v in values]), {name: {"corrupt": 1}},
-            np.array([str(v) for v in values]),
-        )  # fmt: skip
-
-    parts = [part("a", [1, 2, 3], "train"), part("b", [4, 5], "test")]
-    fused = Prepared.concat(parts, 4, np.array([True, False, True, True, False]))
-    assert fused.images[:, 0, 0, 0].tolist() == [1, 3, 4]
-    assert fused.labels.tolist() == [1, 3, 4] and fused.splits.tolist() == ["train"] * 2 + ["test"]
-    assert fused.subjects.tolist() == ["a1", "a3", "b4"] and fused.hashes.tolist() == [
-        "1",
-        "3",
-        "4",
-    ]
-    assert fused.skipped == {"a": {"corrupt": 1}, "b": {"corrupt": 1}}
-    assert len(Prepared.concat(parts, 4)) == 5
-
-
 def test_a_run_records_its_crop_recipe_and_later_steps_read_it_back():
     recipe = CropRecipe(48, 0.2, False)
     assert data.run_recipe({"crop": recipe.to_dict(), "parameters": {"image_size": 96}}) == recipe
@@ -264,3 +152,58 @@ def test_a_dataset_with_no_usable_image_leaves_no_cache_entry(tmp_path, yunet_mo
     )
     assert len(prepared) == 0 and prepared.skipped["jaffe"] == {"no face": 1}
     assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_prepared_soft_targets_survive_the_cache_and_a_fusion(tmp_path):
+    root = ferplus_with_votes(tmp_path)
+    ck = write_ckplus48(tmp_path / "CK+48")
+    specs = [("ferplus", root), ("ckplus", ck)]
+    cache = tmp_path / "cache"
+    hard = data.load_sources(specs, CropRecipe(32), cache_dir=cache)
+    assert hard.soft is None
+    comp = data.composition(hard)
+    assert comp["datasets"]["ferplus"]["skipped"]["tie"] == 2
+    assert comp["datasets"]["ferplus"]["totals"] == {"train": 15, "val": 14, "test": 14}
+    for _ in range(2):  # computed, then read back from the cache
+        fused = data.load_sources(specs, CropRecipe(32), cache_dir=cache, label_mode="probability")
+        assert fused.soft is not None and fused.soft.shape == (len(fused), len(LABELS))
+        ferplus = fused.datasets == "ferplus"
+        assert np.allclose(fused.soft.sum(axis=1), 1)
+        # CK+ rows are one-hot; FER+ rows hold the votes (the ties split 50/50)
+        ck_rows = fused.soft[~ferplus]
+        assert np.array_equal(ck_rows.argmax(axis=1), fused.labels[~ferplus])
+        assert (ck_rows.max(axis=1) == 1).all()
+        assert (fused.soft[ferplus].max(axis=1) < 1).any()
+        assert np.isclose(fused.soft[ferplus].max(axis=1), 0.5).sum() >= 2
+
+
+def test_repeat_oversamples_one_dataset_of_the_training_set(tmp_path):
+    ck = write_ckplus48(tmp_path / "CK+48")
+    fer = write_fer2013_csv(tmp_path / "fer" / "fer2013.csv", per_class=2)
+    fused = data.load_sources([("fer2013", fer), ("ckplus", ck)], CropRecipe(32))
+    train = fused.select(fused.splits == "train")
+    n_ck = int((train.datasets == "ckplus").sum())
+    more = data.repeat_datasets(train, {"ckplus": 3})
+    assert (more.datasets == "ckplus").sum() == 3 * n_ck
+    assert (more.datasets == "fer2013").sum() == (train.datasets == "fer2013").sum()
+    assert data.parse_repeat(["ckplus=8", "JAFFE=2"]) == {"ckplus": 8, "jaffe": 2}
+    for bad in ("ckplus", "ckplus=0", "=3", "ckplus=x"):
+        with pytest.raises(ConfigError, match="DATASET=N"):
+            data.parse_repeat([bad])
+    with pytest.raises(ConfigError, match="--repeat jaffe: no such dataset"):
+        data.repeat_datasets(train, {"jaffe": 2})
+
+
+def test_class_weight_modes():
+    labels = np.array([0] * 9 + [1] * 4 + [2] * 1)
+    n = np.bincount(labels, minlength=len(LABELS))
+    for mode in data.CLASS_WEIGHTINGS:
+        w = data.class_weights(labels, mode)
+        total = sum(w[c] * n[c] for c in range(len(LABELS)))
+        assert total == pytest.approx(len(labels)) and w[6] == 1.0  # absent class: 1
+    balanced, root = data.class_weights(labels, "balanced"), data.class_weights(labels, "sqrt")
+    assert balanced[1] / balanced[0] == pytest.approx(9 / 4)
+    assert root[1] / root[0] == pytest.approx(1.5) and root[2] / root[0] == pytest.approx(3.0)
+    assert set(data.class_weights(labels, "none").values()) == {1.0}
+    with pytest.raises(data.ConfigError, match="class weighting"):
+        data.class_weights(labels, "inverse")

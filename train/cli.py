@@ -152,12 +152,22 @@ def main(verbose: int) -> None:
     setup_logging(verbose, default=logging.INFO)  # training reports progress by default
 
 
-def _prep(strict, cache_dir, detector, face_model):
+def _inputs(data_specs, strict, cache_dir, detector, face_model):
+    """A command's datasets (``--data``) and how to prepare them (``prep_options``)."""
     from .workflow import DatasetOptions
 
-    return DatasetOptions(
+    specs = [parse_spec(s) for s in data_specs]
+    prep = DatasetOptions(
         strict=strict, cache_dir=cache_dir, detector=detector, face_model=face_model
     )
+    return specs, prep
+
+
+def _fit_inputs(data_specs, recipe, repeat, fit_args, *prep_options):
+    """What fit and compare train from: the datasets, how to prepare them, the FitParams and
+    the repeats of each dataset (checked in this order)."""
+    specs, prep = _inputs(data_specs, *prep_options)
+    return specs, prep, fit_params(recipe, fit_args), parse_repeat(repeat)
 
 
 @main.command()
@@ -188,12 +198,10 @@ def fit(
     """
     from .workflow import fit_run
 
-    specs = [parse_spec(s) for s in data_specs]
-    prep = _prep(strict, cache_dir, detector, face_model)
-    params = fit_params(recipe, fit_args)
-    results = fit_run(
-        specs, out, params, prep, max_per_class=max_per_class, repeat=parse_repeat(repeat)
+    specs, prep, params, repeats = _fit_inputs(
+        data_specs, recipe, repeat, fit_args, strict, cache_dir, detector, face_model
     )
+    results = fit_run(specs, out, params, prep, max_per_class=max_per_class, repeat=repeats)
     for name, res in results.items():
         click.echo(f"{name}: test accuracy {res['accuracy']:.3f} on {res['n']} images")
     click.echo(f"model: {out / 'model.keras'}")
@@ -228,8 +236,7 @@ def evaluate(model, data_specs, out, face_px, sample, strict, cache_dir, detecto
     """Evaluate a .keras or .tflite model per dataset: report.json, report.md, PNGs."""
     from .workflow import evaluate_model
 
-    specs = [parse_spec(s) for s in data_specs]
-    prep = _prep(strict, cache_dir, detector, face_model)
+    specs, prep = _inputs(data_specs, strict, cache_dir, detector, face_model)
     report = evaluate_model(model, specs, out, prep, face_px=face_px or (), sample=sample)
     for name, res in report["datasets"].items():
         click.echo(f"{name}: accuracy {res['accuracy']:.3f} on {res['n']} images ({res['split']})")
@@ -268,8 +275,7 @@ def calibrate(model, data_specs, face_px, card_path, strict, cache_dir, detector
     """
     from .calibrate import calibrate_model
 
-    specs = [parse_spec(s) for s in data_specs]
-    prep = _prep(strict, cache_dir, detector, face_model)
+    specs, prep = _inputs(data_specs, strict, cache_dir, detector, face_model)
     result = calibrate_model(model, specs, prep, face_px=face_px or (), card_path=card_path)
     for size, row in result["sizes"].items():
         click.echo(f"{size}: accuracy {row['accuracy']:.3f} on {row['n']} faces")
@@ -301,16 +307,10 @@ def compare(
     """A model per dataset plus the fused model, each tested on every dataset (one table)."""
     from .workflow import compare as run_compare
 
-    specs = [parse_spec(s) for s in data_specs]
-    prep = _prep(strict, cache_dir, detector, face_model)
-    run_compare(
-        specs,
-        out,
-        fit_params(recipe, fit_args),
-        prep,
-        max_per_class=max_per_class,
-        repeat=parse_repeat(repeat),
+    specs, prep, params, repeats = _fit_inputs(
+        data_specs, recipe, repeat, fit_args, strict, cache_dir, detector, face_model
     )
+    run_compare(specs, out, params, prep, max_per_class=max_per_class, repeat=repeats)
     click.echo((out / "compare.md").read_text(encoding="utf-8"))
 
 

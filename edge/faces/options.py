@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..options import bad, check_fields, option
+from ..options import check_fields, option
 
 #: ``auto`` and the registered detectors (:func:`.detect.detector_names`; a test keeps them
 #: equal), stated here so that reading a config does not load OpenCV.
@@ -28,10 +28,12 @@ class FacesOptions:
     )
     detect_width: int = option(
         960,
-        "The detector sees frames reduced to this width (faces are read at full size); 0: off.",
-        ge=0,
+        "The detector sees frames reduced to this width, px (faces are read at full size); "
+        "0: it detects on the full frame.",
+        ge=160,
         le=7680,
-        note="px, at least 160; 0: the full frame",
+        off=0,
+        note="0: detect on the full frame",
     )
     score: float = option(0.6, "Face detector score threshold.", gt=0, le=1)
     detect_every: int = option(
@@ -87,9 +89,3 @@ class FacesOptions:
 
     def validate(self) -> None:
         check_fields(self)
-        if 0 < self.detect_width < 160:
-            raise bad(
-                "detect_width",
-                self.detect_width,
-                "must lie in [160, 7680] px, or 0 (the full frame)",
-            )

@@ -62,6 +62,10 @@ def live(opener, **kw):
     return LiveSource(opener, "fake", **kw)
 
 
+def never_opens():
+    raise OSError("/dev/video7 does not exist (not plugged in?)")
+
+
 class NoFaces:
     name = "none"
 

@@ -50,3 +50,12 @@ def tmpfs(path: Path, *options: str):
         yield path
     finally:
         subprocess.run(["umount", str(path)], check=True)
+
+
+def daemon_env(tmp_path: Path, yunet_model: Path, **extra) -> dict:
+    """The environment of a ``fer-edge`` child process: its own TMPDIR, the test YuNet, no
+    systemd variables of this one (``extra`` adds some)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    return {**env, "TMPDIR": str(tmp), "FER_EDGE_FACE_MODEL": str(yunet_model), **extra}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,27 @@ INSTALL = {
 }
 
 
-def needs(module: str):
-    """``module`` imported, or the test skipped with a line saying how to install it."""
+def _missing(module: str) -> str:
     how = next(
         (text for key, text in INSTALL.items() if module == key or module.startswith(key + ".")),
         "pip install it",
     )
-    return pytest.importorskip(module, reason=f"{module} is not installed: {how}")
+    return f"{module} is not installed: {how}"
+
+
+def needs(module: str):
+    """``module`` imported, or the test skipped with a line saying how to install it."""
+    return pytest.importorskip(module, reason=_missing(module))
+
+
+def requires(module: str) -> pytest.MarkDecorator:
+    """A mark skipping a test, with :func:`needs`' line, where ``module`` is not installed (for
+    a module whose other tests run without it)."""
+    try:
+        absent = importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:  # its package is missing
+        absent = True
+    return pytest.mark.skipif(absent, reason=_missing(module))
 
 
 def find_yunet_for_tests() -> tuple[Path | None, str]:

@@ -1,12 +1,11 @@
-"""The daemon with MQTT and metrics switched on: what leaves the device, and only that."""
+"""The fleet subsystem end to end: the daemon with MQTT and metrics switched on, what leaves the
+device, and only that."""
 
 from __future__ import annotations
 
 import json
 import time
 import urllib.request
-
-from test_daemon_run import clip  # noqa: F401 - the clip fixture
 
 from fer_edge.assemble import build_pipeline
 from fer_edge.daemon import Daemon
@@ -19,14 +18,14 @@ needs("paho.mqtt")
 needs("prometheus_client")
 
 
-def run_daemon(tmp_path, clip, yunet_model, **options):  # noqa: F811
+def run_daemon(tmp_path, clip, yunet_model, **options):
     config = clip_config(clip, yunet_model, tmp_path / "logs", **options)
     daemon = Daemon(build_pipeline(config, classifier=FakeClassifier()))
     daemon.run()
     return daemon
 
 
-def test_every_logged_window_reaches_the_broker_in_order(tmp_path, clip, yunet_model):  # noqa: F811
+def test_every_logged_window_reaches_the_broker_in_order(tmp_path, clip, yunet_model):
     broker = Broker(tmp_path / "broker")
     sub = Subscriber(broker, "fer-edge/school/room-7/#")
     try:
@@ -47,7 +46,7 @@ def test_every_logged_window_reaches_the_broker_in_order(tmp_path, clip, yunet_m
 
 def test_metrics_count_frames_stages_and_records_but_no_expressions(
     tmp_path,
-    clip,  # noqa: F811
+    clip,
     yunet_model,
 ):
     port = free_port()

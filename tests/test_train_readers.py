@@ -1,4 +1,5 @@
-"""FER+ (ten crowd votes per FER2013 face): the reader's label modes, drop counts and fusion."""
+"""The dataset readers: FER2013 (CSV and image folders), CK+, FER+ (ten crowd votes per face:
+label modes, drop counts), folders of labelled images, dataset specs."""
 
 from __future__ import annotations
 
@@ -9,20 +10,21 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_edge.contract.errors import ConfigError
+from fer_edge.contract.errors import ConfigError, UnknownLabelError
 from fer_edge.contract.labels import LABELS
-from fer_edge.contract.recipe import CropRecipe
-from fer_train import data
+from fer_train import readers
 from fer_train.readers import ferplus_target, read_dataset
-from fer_train.synth import pattern, write_ckplus48, write_fer2013_csv, write_ferplus
-
-# label.csv vote order: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt,
-# unknown, NF
-TIE = [4, 4, 0, 0, 0, 0, 0, 0, 2, 0]  # neutral = happiness
-UNKNOWN = [2, 1, 0, 0, 0, 0, 0, 0, 6, 1]
-NOT_A_FACE = [0, 0, 0, 0, 0, 0, 0, 0, 0, 10]
-CONTEMPT = [3, 0, 0, 0, 0, 0, 0, 6, 1, 0]
-MIXED = [5, 0, 0, 3, 1, 0, 0, 0, 1, 0]  # neutral 5, sadness 3, anger 1, unknown 1
+from fer_train.synth import pattern, write_fer2013_csv
+from helpers.datasets import (
+    CONTEMPT,
+    MIXED,
+    NOT_A_FACE,
+    TIE,
+    UNKNOWN,
+    ferplus_with_votes,
+    pixels,
+    write_fer2013_rows,
+)
 
 
 def test_majority_and_probability_targets_follow_the_votes():
@@ -43,13 +45,8 @@ def test_majority_and_probability_targets_follow_the_votes():
         ferplus_target(MIXED, "vote")
 
 
-def _ferplus(tmp_path: Path) -> Path:
-    extra = {"train": [TIE, UNKNOWN, NOT_A_FACE, CONTEMPT, MIXED], "test": [TIE, CONTEMPT]}
-    return write_ferplus(tmp_path / "ferplus", per_class=2, extra=extra)
-
-
 def test_folders_keep_their_splits_and_count_each_drop(tmp_path):
-    root = _ferplus(tmp_path)
+    root = ferplus_with_votes(tmp_path)
     listing = read_dataset("ferplus", root)
     splits = [r.split for r in listing.records]
     # 2 a class and split, plus MIXED (a neutral majority) in train
@@ -66,29 +63,6 @@ def test_folders_keep_their_splits_and_count_each_drop(tmp_path):
     soft = read_dataset("ferplus", root, label_mode="probability")
     assert len(soft.records) == 15 + 14 + 14 + 2  # the two ties are kept as distributions
     assert all(abs(sum(r.soft) - 1) < 1e-6 for r in soft.records)
-
-
-def test_prepared_soft_targets_survive_the_cache_and_a_fusion(tmp_path):
-    root = _ferplus(tmp_path)
-    ck = write_ckplus48(tmp_path / "CK+48")
-    specs = [("ferplus", root), ("ckplus", ck)]
-    cache = tmp_path / "cache"
-    hard = data.load_sources(specs, CropRecipe(32), cache_dir=cache)
-    assert hard.soft is None
-    comp = data.composition(hard)
-    assert comp["datasets"]["ferplus"]["skipped"]["tie"] == 2
-    assert comp["datasets"]["ferplus"]["totals"] == {"train": 15, "val": 14, "test": 14}
-    for _ in range(2):  # computed, then read back from the cache
-        fused = data.load_sources(specs, CropRecipe(32), cache_dir=cache, label_mode="probability")
-        assert fused.soft is not None and fused.soft.shape == (len(fused), len(LABELS))
-        ferplus = fused.datasets == "ferplus"
-        assert np.allclose(fused.soft.sum(axis=1), 1)
-        # CK+ rows are one-hot; FER+ rows hold the votes (the ties split 50/50)
-        ck_rows = fused.soft[~ferplus]
-        assert np.array_equal(ck_rows.argmax(axis=1), fused.labels[~ferplus])
-        assert (ck_rows.max(axis=1) == 1).all()
-        assert (fused.soft[ferplus].max(axis=1) < 1).any()
-        assert np.isclose(fused.soft[ferplus].max(axis=1), 0.5).sum() >= 2
 
 
 def test_csv_layout_reads_votes_row_by_row(tmp_path):
@@ -126,18 +100,75 @@ def test_bad_label_rows_name_the_file_and_row(tmp_path):
         read_dataset("ferplus", tmp_path)
 
 
-def test_repeat_oversamples_one_dataset_of_the_training_set(tmp_path):
-    ck = write_ckplus48(tmp_path / "CK+48")
-    fer = write_fer2013_csv(tmp_path / "fer" / "fer2013.csv", per_class=2)
-    fused = data.load_sources([("fer2013", fer), ("ckplus", ck)], CropRecipe(32))
-    train = fused.select(fused.splits == "train")
-    n_ck = int((train.datasets == "ckplus").sum())
-    more = data.repeat_datasets(train, {"ckplus": 3})
-    assert (more.datasets == "ckplus").sum() == 3 * n_ck
-    assert (more.datasets == "fer2013").sum() == (train.datasets == "fer2013").sum()
-    assert data.parse_repeat(["ckplus=8", "JAFFE=2"]) == {"ckplus": 8, "jaffe": 2}
-    for bad in ("ckplus", "ckplus=0", "=3", "ckplus=x"):
-        with pytest.raises(ConfigError, match="DATASET=N"):
-            data.parse_repeat([bad])
-    with pytest.raises(ConfigError, match="--repeat jaffe: no such dataset"):
-        data.repeat_datasets(train, {"jaffe": 2})
+def test_fer2013_csv_unknown_code_names_the_row(tmp_path):
+    csv_path = write_fer2013_rows(
+        tmp_path / "fer2013.csv", [(0, pixels(1), "Training"), (9, "", "Training")]
+    )
+    with pytest.raises(UnknownLabelError, match=r"fer2013.csv:3: .*allowed: .*anger"):
+        read_dataset("fer2013", csv_path)
+
+
+def test_fer2013_image_folders_public_private_test(tmp_path):
+    rng = np.random.default_rng(0)
+    for part, label, name in [
+        ("train", "angry", "Training_1.jpg"),
+        ("train", "sad", "Training_2.jpg"),
+        ("test", "happy", "PublicTest_3.jpg"),
+        ("test", "surprise", "PrivateTest_4.jpg"),
+    ]:
+        folder = tmp_path / part / label
+        folder.mkdir(parents=True)
+        cv2.imwrite(str(folder / name), pattern(LABELS[rng.integers(7)], rng))
+    listing = read_dataset("fer2013", tmp_path)
+    got = {(r.label, r.split) for r in listing.records}
+    assert got == {("anger", "train"), ("sadness", "train"), ("happy", "val"), ("surprise", "test")}
+
+
+def test_unknown_folder_label_lists_allowed_names(tmp_path):
+    (tmp_path / "bored").mkdir()
+    cv2.imwrite(str(tmp_path / "bored" / "a.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(UnknownLabelError, match=r"bored.*allowed: .*surprise"):
+        read_dataset("folder", tmp_path)
+
+
+def test_ckplus_original_release_peak_frames_and_neutral_first(tmp_path):
+    for subject, seq, code in [("S005", "001", "3.0000000e+00"), ("S010", "002", "6.0000000e+00")]:
+        frames = tmp_path / "cohn-kanade-images" / subject / seq
+        frames.mkdir(parents=True)
+        for f in range(1, 7):
+            (frames / f"{subject}_{seq}_{f:08d}.png").write_bytes(b"")
+        labels = tmp_path / "Emotion" / subject / seq
+        labels.mkdir(parents=True)
+        (labels / f"{subject}_{seq}_00000006_emotion.txt").write_text(f"   {code}\n")
+    unlabelled = tmp_path / "cohn-kanade-images" / "S011" / "001"
+    unlabelled.mkdir(parents=True)
+    (unlabelled / "S011_001_00000001.png").write_bytes(b"")
+    records = read_dataset("ckplus", tmp_path).records
+    got = [(r.subject, Path(r.source).name[-6:-4], r.label) for r in records]
+    assert got == [
+        ("S005", "01", "neutral"),
+        ("S005", "04", "disgust"),
+        ("S005", "05", "disgust"),
+        ("S005", "06", "disgust"),
+        ("S010", "01", "neutral"),
+        ("S010", "04", "sadness"),
+        ("S010", "05", "sadness"),
+        ("S010", "06", "sadness"),
+    ]
+    assert not any(r.cropped for r in records)
+
+
+def test_parse_spec(tmp_path):
+    assert readers.parse_spec(f"JAFFE={tmp_path}") == ("jaffe", tmp_path)
+    with pytest.raises(ConfigError, match="unknown dataset kind 'affectnet'"):
+        readers.parse_spec(f"affectnet={tmp_path}")
+    with pytest.raises(ConfigError, match="KIND=PATH"):
+        readers.parse_spec(str(tmp_path))
+    with pytest.raises(ConfigError, match="not found"):
+        readers.parse_spec(f"folder={tmp_path / 'missing'}")
+
+
+def test_parse_spec_expands_a_home_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "school").mkdir()
+    assert readers.parse_spec("folder=~/school") == ("folder", tmp_path / "school")

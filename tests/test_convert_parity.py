@@ -1,28 +1,12 @@
-"""fer-convert's pure parts: dataset specs, stratified calibration sampling, parity figures."""
+"""Parity figures: float vs converted agreement, accuracy and differences, per class and dataset."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fer_convert import calibration, parity
+from fer_convert import parity
 from fer_edge.contract.labels import LABELS
-from fer_train.prepare import Prepared
-
-
-def test_calibration_images_are_stratified_by_class_and_source():
-    n = 100
-    labels = np.array([0] * 90 + [1] * 5 + [2] * 5)
-    datasets = np.array(["fer2013"] * 95 + ["jaffe"] * 5)
-    images = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
-    prepared = Prepared(images, labels, datasets, np.full(n, "train"), np.full(n, ""), {})
-    out = calibration.calibration_images(prepared, 12, seed=1)
-    assert out.shape == (12, 4, 4, 3) and out.dtype == np.uint8
-    picked = out[:, 0, 0, 0].astype(int)  # the image's value is its index
-    assert len(set(picked.tolist())) == 12
-    # three (class, source) groups get 4 each, not 12 of the majority class
-    assert np.bincount(labels[picked], minlength=3).tolist() == [4, 4, 4]
-    assert set(datasets[picked]) == {"fer2013", "jaffe"}
 
 
 def _probs(top: np.ndarray, confidence: float = 0.9) -> np.ndarray:
@@ -58,20 +42,3 @@ def test_compare_passes_at_threshold():
     result = parity.compare(_probs(top), _probs(top, 0.8), top, threshold=1.0)
     assert result["passed"] is True and result["agreement"] == 1.0
     assert result["mean_abs_diff"] > 0
-
-
-def test_conversion_crops_by_the_recipe_the_model_was_trained_with(tmp_path):
-    import json
-
-    from fer_convert.conversion import Source
-    from fer_edge.contract.recipe import CropRecipe
-
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "model.keras").write_bytes(b"stand-in")
-    recorded = CropRecipe(32, 0.2, False)
-    (run / "run.json").write_text(
-        json.dumps({"crop": recorded.to_dict(), "parameters": {"image_size": 32}})
-    )
-    assert Source(run / "model.keras", run, None).recipe(32) == recorded  # the run's
-    assert Source(run / "model.keras", None, None).recipe(32) == CropRecipe(32)  # no record

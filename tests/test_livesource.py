@@ -1,19 +1,18 @@
-"""Frame sources: live cameras (loss, stall, reconnection), video files, picamera2."""
+"""Live cameras and streams: loss, stall, reconnection, a camera that never opens or comes
+later."""
 
 from __future__ import annotations
 
+import logging
 import time
 
-import numpy as np
 import pytest
 
-from fer_edge.capture.devices import open_source
 from fer_edge.capture.events import DROPPED, FOUND, FRAME, HEARTBEAT, LOST, RETRYING, SourceLost
-from fer_edge.capture.filesource import FileSource
-from fer_edge.contract.errors import ConfigError
-from fer_edge.record.timeutil import parse_iso
-from helpers.clips import START
-from helpers.fakes import T0, frames, live, scripted_opener
+from fer_edge.capture.livesource import LiveSource
+from fer_edge.config import build_config
+from fer_edge.contract.errors import CameraUnavailable
+from helpers.fakes import frames, live, never_opens, scripted_opener
 
 
 def collect(source, want, limit=5.0, until=None):
@@ -87,31 +86,45 @@ def test_resolution_change_passes_frames_through():
     assert [f.shape for f in got] == [(4, 4, 3)] * 2 + [(8, 6, 3)] * 2
 
 
-def write_clip(path, n=10, fps=10.0, shape=(48, 64)):
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, shape[::-1])
-    for i in range(n):
-        writer.write(np.full((*shape, 3), 20 * i % 255, np.uint8))
-    writer.release()
-    return path
-
-
-def test_file_source_uses_video_time_and_ends_at_eof(tmp_path):
-    clip = write_clip(tmp_path / "c.avi", n=10, fps=10.0)
-    source = open_source(str(clip), start=T0)
-    assert not source.live
-    events = list(source)
-    assert {e.kind for e in events} == {FRAME}  # a file has nothing but frames
-    assert [e.ts for e in events] == pytest.approx([T0 + i / 10 for i in range(10)])
+def test_each_backoff_step_says_which_camera_why_and_when(caplog):
+    source = LiveSource(never_opens, "camera 7", tick=0.02, backoff_start=0.05, reconnect_max=0.2)
+    source.give_up = 0.6
+    with caplog.at_level(logging.WARNING), pytest.raises(CameraUnavailable) as info:
+        for _ in source:
+            pass
+    steps = [r.getMessage() for r in caplog.records if r.name == "fer_edge.capture.livesource"]
+    assert len(steps) >= 4
+    assert (
+        steps[0] == "camera 7: /dev/video7 does not exist (not plugged in?); next attempt in 0.05 s"
+    )
+    assert steps[3].endswith("next attempt in 0.2 s")  # doubling, capped at reconnect-max
+    assert not any("camera camera" in s for s in steps)
+    assert info.value.exit_code == 69 and "no frame within 0.6 s" in str(info.value)
+    assert "/dev/video7 does not exist" in str(info.value)
 
 
-def test_source_file_start_defaults_to_mtime(tmp_path):
-    clip = write_clip(tmp_path / "c.avi")
-    assert FileSource(clip).start == float(int(clip.stat().st_mtime))
-    assert parse_iso(START) == FileSource(clip, start=parse_iso(START)).start
+def test_camera_that_appears_later_is_used_and_the_wait_forever_default_off_a_terminal():
+    opener = scripted_opener(None, None, frames(3))  # two failed opens, then a camera
 
+    def flaky():
+        device = opener()
+        if device is None:
+            raise OSError("does not exist (not plugged in?)")
+        return device
 
-def test_picamera2_off_a_pi_says_what_to_install():
-    with pytest.raises(ConfigError, match="apt install python3-picamera2.*system-site-packages"):
-        open_source("picamera2")
+    source = LiveSource(flaky, "/dev/video0", tick=0.02, backoff_start=0.05, reconnect_max=0.1)
+    kinds, problems = [], []
+    for event in source:
+        kinds.append(event.kind)
+        problems.append(event.problem)
+        if kinds.count(FRAME) == 3:
+            source.close()
+    assert kinds.count(FRAME) == 3 and kinds.count(LOST) == 1  # one gap, however many retries
+    assert kinds.index(FOUND) == kinds.index(FRAME) - 1  # the gap ends with the first frame
+    assert problems[kinds.index(LOST)] == (
+        "/dev/video0: does not exist (not plugged in?); next attempt in 0.05 s"
+    )
+    # frames (and any heartbeat between them on a slow machine) carry no problem
+    assert set(problems[kinds.index(FOUND) :]) == {None}
+    config = build_config(None, {"model": "m"})
+    assert config.resolved_camera_wait == 0.0  # pytest's stdin is no terminal: a service
