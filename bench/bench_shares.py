@@ -12,8 +12,9 @@ probabilities per class and size) is measured on FER+ Valid only, by ``fer-train
 own function; Test is never used for it.
 
 Per mix and method: the mean and 90th percentile of the total variation distance (TVD, half the
-L1 distance) between estimated and true shares, and how often the 90 % intervals hold the true
-share (per class and window). ``prior`` is the constant baseline: the model card's training class
+L1 distance) between estimated and true shares, the mean difference from counting's on the same
+windows with its standard error, and how often the 90 % intervals hold the true share (per
+class and window). ``prior`` is the constant baseline: the model card's training class
 prior, whatever the window shows. Prints JSON (or --out). Usage:
 
     python bench/bench_shares.py [--windows 300] [--faces 15,30] [--out shares.json]
@@ -257,10 +258,24 @@ def main() -> None:
             ),
             "tvd_mean": {k: round(float(np.mean(v)), 4) for k, v in errors.items()},
             "tvd_p90": {k: round(float(np.quantile(v, 0.9)), 4) for k, v in errors.items()},
+            # Paired with counting on the same windows: mean difference and its standard error.
+            "tvd_minus_cc": {
+                k: [round(float(d.mean()), 4), round(float(d.std(ddof=1) / np.sqrt(len(d))), 4)]
+                for k, v in errors.items()
+                if "cc" in errors and k != "cc"
+                for d in [np.subtract(v, errors["cc"])]
+            },
             "interval_coverage": {k: round(covered[k] / cells, 4) for k in with_intervals},
             "interval_mean_width": {k: round(width[k] / args.windows, 4) for k in with_intervals},
             "fallbacks": fallbacks,
         }
+        if mix_name == "lesson+laughs":  # the laughs alone, and the windows right after them
+            laughs = np.arange(args.windows) % 10 == 9
+            after = np.roll(laughs, 1) & (np.arange(args.windows) > 0)
+            for key, pick in (("tvd_mean_laugh_windows", laughs), ("tvd_mean_after_laugh", after)):
+                report["mixes"][mix_name][key] = {
+                    k: round(float(np.mean(np.asarray(v)[pick])), 4) for k, v in errors.items()
+                }
         logging.info("%s: %s", mix_name, report["mixes"][mix_name]["tvd_mean"])
     report["seconds"] = round(time.perf_counter() - t0, 1)
     emit(report, args.out, load_before)

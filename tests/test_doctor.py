@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -36,6 +37,8 @@ def test_doctor_on_a_fresh_machine_warns_about_what_the_config_does_not_need(
     assert "WARN  face model: YuNet not found (not needed: detector haar)" in result.stdout
     assert not any(line.startswith("FAIL") for line in result.stdout.splitlines())
     assert "fer-edge-logs does not exist yet; run will create it" in result.stdout
+    # the packaged card carries what the default estimator needs
+    assert "PASS  shares: bayes, calibrated on ferplus: validation split" in result.stdout
     assert list(work.iterdir()) == []  # doctor created nothing
 
     needed = CliRunner().invoke(main, ["doctor", "--detector", "yunet", "--camera", str(clip)])
@@ -71,3 +74,22 @@ def test_bench_obeys_max_frames(tmp_path, monkeypatch, clip):
     assert bench["frames"] == 45  # the 30-frame clip is replayed
     assert bench["detect_every"] == 3 and bench["detector_runs_per_frame"] == round(15 / 45, 3)
     assert "--frames" not in CliRunner().invoke(main, ["bench", "--help"]).output
+
+
+def test_doctor_warns_when_the_card_lacks_what_the_estimator_needs(tmp_path, clip, no_yunet):
+    from fer_edge.classify.packaged_model import resolve_model
+
+    packaged = resolve_model(None)
+    model = tmp_path / "m.tflite"
+    shutil.copyfile(packaged, model)
+    card = json.loads(packaged.with_suffix(".json").read_text())
+    for size in card["calibration"]["sizes"].values():  # a card calibrated before the scaling
+        del size["temperature"], size["bias"]
+    model.with_suffix(".json").write_text(json.dumps(card))
+    args = ["doctor", "--detector", "haar", "--camera", str(clip), "--model", str(model)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "WARN  shares: bayes needs each calibrated size's temperature scaling" in result.stdout
+    assert "run fer-train calibrate again" in result.stdout
+    counted = CliRunner().invoke(main, [*args, "--estimator", "cc"])
+    assert "PASS  shares: cc, calibrated on" in counted.stdout

@@ -79,17 +79,27 @@ def _face_model(config: RunConfig) -> Check:
     )
 
 
-def _model(config: RunConfig) -> Check:
+def _model(config: RunConfig) -> Iterator[Check]:
+    """The model and its card, then how its probabilities will become shares."""
     from ..assemble import load_classifier
     from ..classify.packaged_model import describe
+    from ..classify.shares import ShareEstimator
 
     try:
         classifier = load_classifier(config)
     except FerError as exc:
-        return FAIL, "model card", str(exc)
+        yield FAIL, "model card", str(exc)
+        return
     card = classifier.card
     detail = f"{describe(config.model)}: {card.mode}, {card.input_size} px, matches its card"
-    return PASS, "model card", detail
+    yield PASS, "model card", detail
+    estimator = ShareEstimator(card, config.estimator, config.prior_correction)
+    if estimator.note:
+        yield WARN, "shares", estimator.note
+    elif estimator.calibration is not None:
+        yield PASS, "shares", f"{config.estimator}, calibrated on {estimator.calibration.source}"
+    else:
+        yield PASS, "shares", f"{config.estimator} (needs no calibration)"
 
 
 def _camera(config: RunConfig) -> Check:
@@ -181,7 +191,7 @@ def run_checks(config: RunConfig) -> Iterator[Check]:
     yield _opencv()
     yield _face_model(config)
     yield _camera(config)
-    yield _model(config)
+    yield from _model(config)
     yield _log_dir(config)
     yield from _fleet(config)
     service = _service()
