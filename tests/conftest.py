@@ -1,5 +1,5 @@
-"""Shared fixtures: the YuNet test model, real public-domain face images, a clip of them and a
-tiny int8 model (helpers that tests import live in tests/helpers/)."""
+"""Shared fixtures: the YuNet test model, real public-domain face images, a clip of them, a
+tiny int8 model and a Mosquitto broker (helpers that tests import live in tests/helpers/)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from helpers.clips import write_face_clip
+from helpers.mosquitto import Broker
 from helpers.skips import find_yunet_for_tests, needs
 
 
@@ -46,3 +47,11 @@ def tiny_model(tmp_path_factory):
 def clip(tmp_path_factory, head_bgr) -> Path:
     """A 30-frame clip of 15 tiled astronaut heads (a module may define its own ``clip``)."""
     return write_face_clip(tmp_path_factory.mktemp("clip") / "faces.avi", head_bgr, 30)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A Mosquitto broker on 127.0.0.1 (skipped where mosquitto is not installed)."""
+    b = Broker(tmp_path / "broker")
+    yield b
+    b.stop()

@@ -9,8 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from fer_edge.cli import main
+from fer_edge.config import build_config
 from helpers.clips import write_face_clip
 from helpers.fakes import FakeClassifier
+from helpers.skips import requires
 
 
 @pytest.fixture
@@ -93,3 +95,22 @@ def test_doctor_warns_when_the_card_lacks_what_the_estimator_needs(tmp_path, cli
     assert "run fer-train calibrate again" in result.stdout
     counted = CliRunner().invoke(main, [*args, "--estimator", "cc"])
     assert "PASS  shares: cc, calibrated on" in counted.stdout
+
+
+@requires("paho.mqtt")
+def test_doctor_checks_the_broker_and_the_metrics_port(tmp_path, broker):
+    from fer_edge.tools.doctor import _fleet
+
+    config = build_config(None, {"mqtt_host": "127.0.0.1", "mqtt_port": broker.port})
+    ((status, name, detail),) = _fleet(config)
+    assert status == "PASS" and name == "mqtt" and "reachable" in detail
+    broker.stop()
+    ((status, _, detail),) = _fleet(config)
+    assert status == "FAIL" and "not reachable" in detail
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        ((status, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
+    assert status == "FAIL" and name == "metrics"

@@ -21,15 +21,13 @@ from fer_edge.contract.errors import ConfigError
 from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
 from fer_edge.fleet.outbox import Outbox
 from fer_edge.record.jsonl import JsonlLog, read_records
-from fer_edge.record.window import WindowRecord
-from helpers.fakes import record
+from helpers.fakes import window
 from helpers.mosquitto import Broker, Subscriber, make_ca, make_server_cert
 from helpers.skips import needs
 
 needs("paho.mqtt")
 
 SHA = "ab" * 32
-T0 = 1_767_600_000.0  # 2026-01-05
 
 
 def settings(broker: Broker, **options) -> MqttSettings:
@@ -40,20 +38,8 @@ def settings(broker: Broker, **options) -> MqttSettings:
     return MqttSettings.from_config(config)
 
 
-def window(i: int, suppressed: bool = False) -> WindowRecord:
-    """The ``i``-th minute's window record, as the daemon hands it to the log."""
-    return record(T0 + 60 * i, suppressed=suppressed)
-
-
 def ids(payloads: list[bytes]) -> list[str]:
     return [json.loads(p)["id"] for p in payloads]
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path / "broker")
-    yield b
-    b.stop()
 
 
 def test_records_arrive_in_order_with_a_retained_status(tmp_path, broker):
@@ -85,7 +71,7 @@ import sys, time
 from fer_edge.config import build_config
 from fer_edge.fleet.mqtt import MqttPublisher, MqttSettings
 from fer_edge.record.jsonl import JsonlLog, read_records
-from test_fleet_mqtt import window
+from helpers.fakes import window
 log = JsonlLog(sys.argv[1]); log.prepare()
 config = build_config(None, {"mqtt_host": "127.0.0.1", "mqtt_port": int(sys.argv[2]),
                              "site": "s1", "room": "r1"})
@@ -202,19 +188,6 @@ def test_a_systemd_credential_is_found_by_name(tmp_path, monkeypatch):
     assert MqttSettings.from_config(config).password == "s3cret"
 
 
-def test_the_backlog_is_bounded_with_a_warning(tmp_path, caplog):
-    log = JsonlLog(tmp_path)
-    log.prepare()
-    for i in range(12):
-        log.write(window(i))
-    outbox = Outbox(tmp_path, limit=5)
-    with caplog.at_level(logging.WARNING):
-        pending = outbox.pending()
-    assert [e.record for e in pending] == [window(i) for i in range(7, 12)]
-    assert "exceeds the limit of 5" in caplog.text and outbox.skipped == 7
-    assert Outbox(tmp_path, limit=5).pending() == pending  # the skip is remembered
-
-
 def test_the_example_subscriber_prints_rooms_and_shares(tmp_path, broker):
     log = JsonlLog(tmp_path / "logs")
     log.prepare()
@@ -241,21 +214,3 @@ def test_the_example_subscriber_prints_rooms_and_shares(tmp_path, broker):
     proc.wait(timeout=10)
     text = out.read_text()
     assert "s1/r1" in text and "100%" in text  # the room, and its happy share of 1.0
-
-
-def test_doctor_checks_the_broker_and_the_metrics_port(tmp_path, broker):
-    from fer_edge.tools.doctor import _fleet
-
-    config = build_config(None, {"mqtt_host": "127.0.0.1", "mqtt_port": broker.port})
-    ((status, name, detail),) = _fleet(config)
-    assert status == "PASS" and name == "mqtt" and "reachable" in detail
-    broker.stop()
-    ((status, _, detail),) = _fleet(config)
-    assert status == "FAIL" and "not reachable" in detail
-    import socket
-
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        port = busy.getsockname()[1]
-        ((status, name, detail),) = _fleet(build_config(None, {"metrics_port": port}))
-    assert status == "FAIL" and name == "metrics"

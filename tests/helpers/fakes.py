@@ -17,6 +17,8 @@ SHA = "ab" * 32
 T0 = parse_iso("2026-01-05T08:00:00Z")
 #: The quality gate off: the test clip's faces are ~17 px (tests/test_quality.py tests the gate).
 NO_GATE = {"readable_face": 0.0, "max_yaw": 0.0, "max_pitch": 0.0, "min_sharpness": 0.0}
+#: The first minute of :func:`window`'s records.
+MIDNIGHT = 1_767_600_000.0  # 2026-01-05
 
 
 class ScriptedDevice:
@@ -132,6 +134,11 @@ def record(start=T0, **fields) -> WindowRecord:
     if fields.get("suppressed"):  # no class figures
         base.update(counts=None, shares=None, mean_confidence=None)
     return WindowRecord(**{**base, **fields})
+
+
+def window(i: int, suppressed: bool = False) -> WindowRecord:
+    """The ``i``-th minute's window record, as the daemon hands it to the log."""
+    return record(MIDNIGHT + 60 * i, suppressed=suppressed)
 
 
 class Notes:
