@@ -1,5 +1,5 @@
 """One frame through the pipeline: detect, track, gate, classify at the reclassify interval,
-detection every n-th frame."""
+detection every n-th frame, faces cropped from the full frame rather than the detection copy."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from fer_edge.contract.card import ModelCard
 from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces.detect import Face
 from fer_edge.faces.quality import QualityGate
+from fer_edge.faces.scale import DownscaledDetector
 from fer_edge.faces.tracker import IouTracker
 from fer_edge.frame_pipeline import FramePipeline
-from helpers.fakes import SHA, onehot
+from helpers.fakes import SHA, Fixed, onehot
 from helpers.landmarks import marks
 
 
@@ -115,3 +116,31 @@ def test_detect_every_n_frames_carries_tracks_and_classifies_each_once_a_second(
     assert sum(classifier.batches) >= 2 * 4  # each at 0, 1, 2, 3 s (4.4 s of video)
     assert pipeline.max_staleness < 1.0
     assert pipeline.faces == 2 * frames and pipeline.detections == 15
+
+
+class ReadsDetail:
+    """A 'model' that sees class 3 where the crop holds fine detail (a 1 px checkerboard), 0
+    where it is flat: it can only be right when the crop comes from the full frame."""
+
+    card = ModelCard("fake.tflite", "tflite", "ab" * 32, CropRecipe(size=48, margin=0.0))
+
+    def predict(self, crops):
+        probs = np.full((len(crops), 7), 0.01, np.float32)
+        for i, crop in enumerate(crops):
+            detail = cv2.Laplacian(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), cv2.CV_32F).var()
+            probs[i, 3 if detail > 500 else 0] = 0.94
+        return probs
+
+
+def test_faces_are_cropped_from_the_full_frame_not_the_detection_copy():
+    frame = np.full((1080, 1920, 3), 128, np.uint8)
+    x, y, side = 900, 500, 24  # a 24 px face: 12 px in the 960 px copy
+    yy, xx = np.mgrid[0:side, 0:side]
+    frame[y : y + side, x : x + side] = (((xx + yy) % 2) * 255)[..., None]  # 1 px checkerboard
+    inner = Fixed([Face((x / 2, y / 2, side / 2, side / 2), 0.9)])
+    pipeline = FramePipeline(DownscaledDetector(lambda m: inner, 960), ReadsDetail(), IouTracker())
+    ((_, label, _, why, *_),) = pipeline.process(0.0, frame)
+    assert why is None and label == 3  # read from its 24 px original
+    copy = inner.seen[0]
+    assert copy.shape == (540, 960, 3)
+    assert copy[y // 2 + 1 : y // 2 + 11, x // 2 + 1 : x // 2 + 11].std() < 1  # flat grey there

@@ -1,4 +1,5 @@
-"""Detect small, crop big: boxes found in a reduced copy, faces read from the full frame."""
+"""Detect small: boxes found in a reduced copy, mapped back to the full frame's pixels (that
+the pipeline then crops from the full frame is tested in test_frame_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,11 @@ import pytest
 from scenes import background, face_box, face_patch, paste
 
 from fer_edge.config import RunConfig
-from fer_edge.contract.card import ModelCard
-from fer_edge.contract.recipe import CropRecipe
 from fer_edge.faces.detect import Face
 from fer_edge.faces.factory import build_detector
 from fer_edge.faces.scale import DownscaledDetector, copy_size
-from fer_edge.faces.tracker import IouTracker, iou
-from fer_edge.frame_pipeline import FramePipeline
-
-
-class Fixed:
-    """An inner detector that finds fixed faces (in the copy's pixels) and notes what it saw."""
-
-    name = "fixed"
-
-    def __init__(self, faces):
-        self.faces, self.seen = faces, []
-
-    def detect(self, image):
-        self.seen.append(image)
-        return list(self.faces)
-
+from fer_edge.faces.tracker import iou
+from helpers.fakes import Fixed
 
 MARKS = ((13.0, 24.0), (19.0, 24.0), (16.0, 28.0), (14.0, 31.0), (18.0, 31.0))
 
@@ -51,34 +36,6 @@ def test_frames_no_wider_than_the_detection_width_are_passed_through():
     frame = np.zeros((360, 640, 3), np.uint8)
     assert DownscaledDetector(lambda m: inner, 960).detect(frame)[0].box == (10, 20, 12, 14)
     assert inner.seen[0] is frame
-
-
-class ReadsDetail:
-    """A 'model' that sees class 3 where the crop holds fine detail (a 1 px checkerboard), 0
-    where it is flat: it can only be right when the crop comes from the full frame."""
-
-    card = ModelCard("fake.tflite", "tflite", "ab" * 32, CropRecipe(size=48, margin=0.0))
-
-    def predict(self, crops):
-        probs = np.full((len(crops), 7), 0.01, np.float32)
-        for i, crop in enumerate(crops):
-            detail = cv2.Laplacian(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), cv2.CV_32F).var()
-            probs[i, 3 if detail > 500 else 0] = 0.94
-        return probs
-
-
-def test_faces_are_cropped_from_the_full_frame_not_the_detection_copy():
-    frame = np.full((1080, 1920, 3), 128, np.uint8)
-    x, y, side = 900, 500, 24  # a 24 px face: 12 px in the 960 px copy
-    yy, xx = np.mgrid[0:side, 0:side]
-    frame[y : y + side, x : x + side] = (((xx + yy) % 2) * 255)[..., None]  # 1 px checkerboard
-    inner = Fixed([Face((x / 2, y / 2, side / 2, side / 2), 0.9)])
-    pipeline = FramePipeline(DownscaledDetector(lambda m: inner, 960), ReadsDetail(), IouTracker())
-    ((_, label, _, why, *_),) = pipeline.process(0.0, frame)
-    assert why is None and label == 3  # read from its 24 px original
-    copy = inner.seen[0]
-    assert copy.shape == (540, 960, 3)
-    assert copy[y // 2 + 1 : y // 2 + 11, x // 2 + 1 : x // 2 + 11].std() < 1  # flat grey there
 
 
 def test_yunet_on_a_reduced_copy_finds_big_frame_faces_where_they_are(yunet_model):

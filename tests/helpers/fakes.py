@@ -75,6 +75,19 @@ class NoFaces:
         return []
 
 
+class Fixed:
+    """An inner detector that finds fixed faces (in the copy's pixels) and notes what it saw."""
+
+    name = "fixed"
+
+    def __init__(self, faces):
+        self.faces, self.seen = faces, []
+
+    def detect(self, image):
+        self.seen.append(image)
+        return list(self.faces)
+
+
 class FakeClassifier:
     """Stands in for the interpreter: class from each crop's mean brightness, one batched call."""
 
