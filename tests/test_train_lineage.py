@@ -1,13 +1,8 @@
-"""A fine-tuned model's card: its parent's training data and held-out subjects, no local paths;
-and which images ``fer-train evaluate`` may call unseen."""
+"""A fine-tuned model's card: its parent's training data and held-out subjects, no local paths."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from fer_train import lineage
-from fer_train.prepare import Prepared
-from fer_train.workflow import evaluation_part
 
 PARENT = {
     "datasets": [
@@ -42,28 +37,3 @@ def test_datasets_list_the_parents_without_local_paths():
     record = lineage.parent_record(PARENT)
     assert record["held_out_subjects"] == PARENT["held_out_subjects"]
     assert all("path" not in d and "via" not in d for d in record["datasets"])
-
-
-def _ck(subjects: list[str]) -> Prepared:
-    n = len(subjects)
-    return Prepared(
-        np.zeros((n, 8, 8, 3), np.uint8),
-        np.zeros(n, np.int64),
-        np.full(n, "ckplus"),
-        np.full(n, ""),
-        np.array(subjects),
-        {},
-    )
-
-
-def test_evaluation_never_calls_a_trained_subject_unseen():
-    prepared = _ck(["S010", "S011", "S012", "S020"])
-    trained = {"sources": [{"name": "ckplus"}], "held_out_subjects": {"ckplus": {"test": ["S011"]}}}
-    part, split = evaluation_part(prepared, "ckplus", trained)
-    assert part.subjects.tolist() == ["S011"] and split.startswith("held-out test subjects")
-    # trained on it, and no subject held out by both the model and its parent: nothing unseen
-    none_left = {"sources": [{"name": "ckplus"}], "held_out_subjects": {"ckplus": {"test": []}}}
-    part, split = evaluation_part(prepared, "ckplus", none_left)
-    assert len(part) == 0 and split.startswith("none")
-    part, split = evaluation_part(prepared, "ckplus", {"sources": [{"name": "jaffe"}]})
-    assert len(part) == 4 and split.startswith("all")

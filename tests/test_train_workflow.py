@@ -1,4 +1,5 @@
-"""Long ``fer-train`` workflows: an interrupted run resumed, and the paper's comparison table."""
+"""``fer-train`` workflows: an interrupted run resumed and the paper's comparison table (long, with
+TensorFlow), and which images ``fer-train evaluate`` may call unseen."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from helpers.skips import needs
+from fer_train.cli import main
+from fer_train.prepare import Prepared
+from fer_train.synth import write_ckplus48, write_fer2013_csv
+from fer_train.workflow import evaluation_part
+from helpers.skips import requires
 
-needs("tensorflow")
 
-from click.testing import CliRunner  # noqa: E402
-
-from fer_train.cli import main  # noqa: E402
-from fer_train.synth import write_ckplus48, write_fer2013_csv  # noqa: E402
-
-pytestmark = [pytest.mark.tf, pytest.mark.slow]
+def long_tf(test):
+    """``test`` marked ``tf`` and ``slow``, skipped without TensorFlow."""
+    return pytest.mark.tf(pytest.mark.slow(requires("tensorflow")(test)))
 
 
 def invoke(*args):
@@ -46,6 +49,7 @@ def wait_for(pattern, path, proc, timeout=300):
     raise AssertionError(f"{pattern!r} not seen in {timeout} s: {path.read_text()[-3000:]}")
 
 
+@long_tf
 def test_resume_continues_a_killed_run(tmp_path):
     fer = write_fer2013_csv(tmp_path / "fer2013" / "fer2013.csv", per_class=8)
     run = tmp_path / "run"
@@ -89,6 +93,7 @@ def test_resume_continues_a_killed_run(tmp_path):
     assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
 
 
+@long_tf
 def test_compare_trains_a_model_per_dataset_and_a_fused_one(tmp_path):
     fer = write_fer2013_csv(tmp_path / "d" / "fer2013" / "fer2013.csv", per_class=8)
     ck = write_ckplus48(tmp_path / "d" / "CK+48", subjects=6, per_subject=1)
@@ -119,3 +124,28 @@ def test_compare_trains_a_model_per_dataset_and_a_fused_one(tmp_path):
         for cell, name in zip(cells[1:], ("fer2013", "ckplus"), strict=True):
             assert cell == f"{row[name]['accuracy']:.1%} (n={row[name]['n']})"
     assert md[2] in result.output
+
+
+def _ck(subjects: list[str]) -> Prepared:
+    n = len(subjects)
+    return Prepared(
+        np.zeros((n, 8, 8, 3), np.uint8),
+        np.zeros(n, np.int64),
+        np.full(n, "ckplus"),
+        np.full(n, ""),
+        np.array(subjects),
+        {},
+    )
+
+
+def test_evaluation_never_calls_a_trained_subject_unseen():
+    prepared = _ck(["S010", "S011", "S012", "S020"])
+    trained = {"sources": [{"name": "ckplus"}], "held_out_subjects": {"ckplus": {"test": ["S011"]}}}
+    part, split = evaluation_part(prepared, "ckplus", trained)
+    assert part.subjects.tolist() == ["S011"] and split.startswith("held-out test subjects")
+    # trained on it, and no subject held out by both the model and its parent: nothing unseen
+    none_left = {"sources": [{"name": "ckplus"}], "held_out_subjects": {"ckplus": {"test": []}}}
+    part, split = evaluation_part(prepared, "ckplus", none_left)
+    assert len(part) == 0 and split.startswith("none")
+    part, split = evaluation_part(prepared, "ckplus", {"sources": [{"name": "jaffe"}]})
+    assert len(part) == 4 and split.startswith("all")
