@@ -1,5 +1,6 @@
-"""Shared fixtures: the YuNet test model, real public-domain face images, a clip of them, a
-tiny int8 model and a Mosquitto broker (helpers that tests import live in tests/helpers/)."""
+"""Shared fixtures: the YuNet test model, real public-domain face images, a clip of them, the
+astronaut's 96 px crop, a fer-train face folder, a tiny int8 model and a Mosquitto broker
+(helpers that tests import live in tests/helpers/)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,22 @@ def broker(tmp_path):
     b = Broker(tmp_path / "broker")
     yield b
     b.stop()
+
+
+@pytest.fixture(scope="module")
+def astronaut_crop(astronaut_bgr, yunet_model) -> np.ndarray:
+    """The astronaut's face through the device's detector and the default crop recipe."""
+    from fer_edge.contract.recipe import CropRecipe
+    from fer_edge.faces.crop import crop_faces
+    from fer_edge.faces.detect import create_detector
+
+    faces = create_detector("yunet", yunet_model).detect(astronaut_bgr)
+    return crop_faces(astronaut_bgr, faces[:1], CropRecipe(96))[0]
+
+
+@pytest.fixture
+def faces(tmp_path, head_bgr) -> Path:
+    """A folder of generated face photos in fer-train's class-folder layout, two a class."""
+    from fer_train.synth import write_face_folder
+
+    return write_face_folder(tmp_path / "faces", head_bgr, per_class=2)
