@@ -151,17 +151,24 @@ def rescale(probs: np.ndarray, temperature, bias) -> np.ndarray:
     return softmax(logp / (t[..., None] if t.ndim else t) + np.asarray(bias, float))
 
 
-def map_mix(likelihoods: np.ndarray, base: np.ndarray, iterations: int = 500) -> np.ndarray:
+def map_mix(
+    likelihoods: np.ndarray,
+    base: np.ndarray,
+    start: np.ndarray | None = None,
+    iterations: int = 500,
+    tol: float = 1e-7,
+) -> np.ndarray:
     """The most probable class mix of faces with class ``likelihoods`` (N, C), under a
-    Dirichlet(1 + ``base``) prior (one pseudo-face spread as ``base``): EM."""
+    Dirichlet(1 + ``base``) prior (one pseudo-face spread as ``base``): EM from ``start``
+    (default ``base``)."""
     base = np.asarray(base, float) / np.sum(base)
-    mix = base.copy()
+    mix = base.copy() if start is None else np.asarray(start, float)
     for _ in range(iterations):
         post = likelihoods * mix
         post /= np.maximum(post.sum(axis=1, keepdims=True), 1e-300)
         new = post.sum(axis=0) + base
         new /= new.sum()
-        if np.abs(new - mix).max() < 1e-9:
+        if np.abs(new - mix).max() < tol:
             return new
         mix = new
     return mix
@@ -181,12 +188,14 @@ def composition_draws(
     alpha = np.maximum(np.asarray(alpha, float), 1e-3)
     mix = alpha / alpha.sum()
     out = np.empty((sweeps - burn_in, c))
+    uniform = rng.random((sweeps, n, 1))  # all the sweeps' random numbers at once
+    last = c - 1
     for sweep in range(sweeps):
-        post = like * mix
-        cum = np.cumsum(post, axis=1)
-        classes = (cum < rng.random((n, 1)) * cum[:, -1:]).sum(axis=1)
-        counts = np.bincount(np.minimum(classes, c - 1), minlength=c)
-        mix = rng.dirichlet(alpha + counts)
+        cum = np.cumsum(like * mix, axis=1)
+        classes = np.count_nonzero(cum < uniform[sweep] * cum[:, last:], axis=1)
+        counts = np.bincount(np.minimum(classes, last), minlength=c)
+        gamma = rng.standard_gamma(alpha + counts)  # a Dirichlet draw
+        mix = gamma / gamma.sum()
         if sweep >= burn_in:
             out[sweep - burn_in] = counts / n
     return out
@@ -382,6 +391,7 @@ class ShareEstimator:
         self.method, self.bootstrap, self.level, self.seed = method, bootstrap, level, seed
         self.min_tracks, self.room_strength = min_tracks, room_strength
         self.room: deque[np.ndarray] = deque(maxlen=room_windows)
+        self._room_mix: np.ndarray | None = None
         self.calibration = Calibration.from_card(card)
         factor = training_prior(card)
         self.prior = factor if prior_correction else None
@@ -484,11 +494,16 @@ class ShareEstimator:
         """The room's recent mix: the most probable mix of the remembered windows' faces
         (the calibration faces' mix while there are none)."""
         base = self.calibration.class_mix
-        return map_mix(np.concatenate(self.room), base) if self.room else base
+        if not self.room:
+            return base
+        # From the last window's room mix: it moves little from one window to the next.
+        self._room_mix = map_mix(np.concatenate(self.room), base, self._room_mix)
+        return self._room_mix
 
     def reset(self) -> None:
         """Forget the room's recent windows (a new room, a moved camera)."""
         self.room.clear()
+        self._room_mix = None
 
     def _bayes(self, likelihoods: np.ndarray, rng: np.random.Generator) -> ShareEstimate:
         draws = composition_draws(likelihoods, self.room_strength * self.room_mix(), rng)
