@@ -57,6 +57,22 @@ def test_temperature_scaling_recovers_how_the_probabilities_were_distorted():
     assert temperature == pytest.approx(1.0, abs=0.08) and np.abs(fitted).max() < 0.12
 
 
+def test_temperature_scaling_stays_in_range_on_few_or_uninformative_faces():
+    from fer_train.calibrate import MAX_T, MIN_T
+
+    rng = np.random.default_rng(2)
+    flat = np.full((12, len(LABELS)), 1 / len(LABELS))  # probabilities that say nothing
+    temperature, bias = fit_scaling(flat, rng.integers(0, 7, size=12))
+    assert MIN_T <= temperature <= MAX_T and np.isfinite(bias).all()
+    sure = np.full((6, len(LABELS)), 0.01)  # six faces, all read right with confidence
+    labels = np.arange(6)
+    sure[labels, labels] = 0.94
+    temperature, bias = fit_scaling(sure, labels)
+    assert MIN_T <= temperature < 1 and np.isfinite(bias).all()  # sharpened, within range
+    result = calibration({"native": flat}, rng.integers(0, 7, size=12), "few")
+    assert 0 < result["sizes"]["native"]["temperature"] < 1000  # a card that validates
+
+
 def test_temperature_scaling_keeps_a_class_without_faces_finite():
     rng = np.random.default_rng(1)
     probs = np.full((200, len(LABELS)), 0.05)

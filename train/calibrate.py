@@ -35,6 +35,8 @@ from .prepare import Prepared
 
 log = logging.getLogger(__name__)
 
+#: The temperatures fitted, at most (a calibration of few faces must still be usable).
+MIN_T, MAX_T = 0.05, 20.0
 #: Face widths (px) calibrated by default, besides the native size.
 FACE_PX = (24, 32, 48)
 
@@ -84,13 +86,17 @@ def fit_scaling(
     """Bias-corrected temperature scaling (Alexandari et al. 2020): the temperature T and
     class biases b (centred) minimising the log loss of softmax(log p / T + b) on ``labels``,
     plus ``ridge`` × ‖b‖² (which keeps b finite for a class without faces). Convex in 1/T
-    and b: damped Newton."""
+    and b: damped Newton, with T kept within [:data:`MIN_T`, :data:`MAX_T`] (few faces read
+    all right, or probabilities that say nothing, would send it to 0 or infinity)."""
     logp = np.log(np.clip(np.asarray(probs, float), PROB_FLOOR, 1.0))
     n, c = logp.shape
     onehot = np.eye(c)[np.asarray(labels, int)]
     # d logits / d (1/T, b): (n, c, 1 + c)
     jac = np.concatenate([logp[:, :, None], np.broadcast_to(np.eye(c), (n, c, c))], axis=2)
     penalty = np.diag([0.0, *[ridge] * c])
+
+    def clamped(theta):
+        return np.concatenate([[np.clip(theta[0], 1 / MAX_T, 1 / MIN_T)], theta[1:]])
 
     def loss(theta):
         z = logp * theta[0] + theta[1:]
@@ -107,14 +113,13 @@ def fit_scaling(
         hess = np.einsum("nck,ncd,ndl->kl", jac, w, jac, optimize=True) / n + 2 * penalty
         step = np.linalg.solve(hess + 1e-9 * np.eye(c + 1), grad)
         scale = 1.0
-        while scale > 1e-6 and loss(theta - scale * step) > current:
+        while scale > 1e-6 and loss(clamped(theta - scale * step)) > current:
             scale /= 2
-        theta = theta - scale * step
+        theta = clamped(theta - scale * step)
         previous, current = current, loss(theta)
         if previous - current < 1e-12:
             break
-    inverse = max(float(theta[0]), 1e-3)
-    return 1.0 / inverse, theta[1:] - theta[1:].mean()
+    return 1.0 / float(theta[0]), theta[1:] - theta[1:].mean()
 
 
 def probabilities_at_sizes(predict, images: np.ndarray, face_px=FACE_PX) -> dict[str, np.ndarray]:
