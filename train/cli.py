@@ -163,10 +163,11 @@ def _inputs(data_specs, strict, cache_dir, detector, face_model):
     return specs, prep
 
 
-def _fit_inputs(data_specs, recipe, repeat, fit_args, *prep_options):
-    """What fit and compare train from: the datasets, how to prepare them, the FitParams and
-    the repeats of each dataset (checked in this order)."""
-    specs, prep = _inputs(data_specs, *prep_options)
+def _fit_inputs(data_specs, recipe, repeat, strict, cache_dir, detector, face_model, **fit_args):
+    """What fit and compare train from (their options but --out and --max-per-class): the
+    datasets, how to prepare them, the FitParams and the repeats of each dataset (checked in
+    this order)."""
+    specs, prep = _inputs(data_specs, strict, cache_dir, detector, face_model)
     return specs, prep, fit_params(recipe, fit_args), parse_repeat(repeat)
 
 
@@ -180,27 +181,14 @@ def _fit_inputs(data_specs, recipe, repeat, fit_args, *prep_options):
 )
 @fit_options
 @prep_options
-def fit(
-    data_specs,
-    out,
-    recipe,
-    max_per_class,
-    repeat,
-    strict,
-    cache_dir,
-    detector,
-    face_model,
-    **fit_args,
-):
+def fit(data_specs, out, max_per_class, **options):
     """Train on the fused datasets; writes model.keras, its card and reports into --out.
 
     Runs on the Keras backend KERAS_BACKEND names (tensorflow, jax or torch).
     """
     from .workflow import fit_run
 
-    specs, prep, params, repeats = _fit_inputs(
-        data_specs, recipe, repeat, fit_args, strict, cache_dir, detector, face_model
-    )
+    specs, prep, params, repeats = _fit_inputs(data_specs, **options)
     results = fit_run(specs, out, params, prep, max_per_class=max_per_class, repeat=repeats)
     for name, res in results.items():
         click.echo(f"{name}: test accuracy {res['accuracy']:.3f} on {res['n']} images")
@@ -292,24 +280,11 @@ def calibrate(model, data_specs, face_px, card_path, strict, cache_dir, detector
 )
 @fit_options
 @prep_options
-def compare(
-    data_specs,
-    out,
-    recipe,
-    max_per_class,
-    repeat,
-    strict,
-    cache_dir,
-    detector,
-    face_model,
-    **fit_args,
-):
+def compare(data_specs, out, max_per_class, **options):
     """A model per dataset plus the fused model, each tested on every dataset (one table)."""
     from .workflow import compare as run_compare
 
-    specs, prep, params, repeats = _fit_inputs(
-        data_specs, recipe, repeat, fit_args, strict, cache_dir, detector, face_model
-    )
+    specs, prep, params, repeats = _fit_inputs(data_specs, **options)
     run_compare(specs, out, params, prep, max_per_class=max_per_class, repeat=repeats)
     click.echo((out / "compare.md").read_text(encoding="utf-8"))
 
