@@ -13,9 +13,10 @@ own function; Test is never used for it.
 
 Per mix and method: the mean and 90th percentile of the total variation distance (TVD, half the
 L1 distance) between estimated and true shares, the mean difference from counting's on the same
-windows with its standard error, and how often the 90 % intervals hold the true share (per
-class and window). ``prior`` is the constant baseline: the model card's training class
-prior, whatever the window shows. Prints JSON (or --out). Usage:
+windows with its standard error, how often the 90 % intervals hold the true share (per class
+and window), and the median time of one window's estimate with its interval. ``prior`` is the
+constant baseline: the model card's training class prior, whatever the window shows. Prints JSON
+(or --out). Usage:
 
     python bench/bench_shares.py [--windows 300] [--faces 15,30] [--out shares.json]
 
@@ -224,6 +225,7 @@ def main() -> None:
         errors: dict[str, list[float]] = {n: [] for n in [*names, "prior"]}
         covered = {n: 0 for n in with_intervals}
         width = {n: 0.0 for n in with_intervals}
+        seconds: dict[str, list[float]] = {n: [] for n in with_intervals}
         fallbacks = {n: 0 for n in with_intervals}
         for window in range(args.windows):
             mix = mix_vector(mix_name, test_labels, window)
@@ -240,7 +242,9 @@ def main() -> None:
             for name in names:
                 estimator = estimators[name]
                 if name in with_intervals:
+                    started = time.perf_counter()
                     est = estimator.estimate(probs, face_px)
+                    seconds[name].append(time.perf_counter() - started)
                     errors[name].append(tvd(est.shares, truth))
                     inside = (est.low <= truth + 1e-9) & (truth <= est.high + 1e-9)
                     covered[name] += int(inside.sum())
@@ -267,6 +271,10 @@ def main() -> None:
             },
             "interval_coverage": {k: round(covered[k] / cells, 4) for k in with_intervals},
             "interval_mean_width": {k: round(width[k] / args.windows, 4) for k in with_intervals},
+            # One window's estimate with its interval (bayes: with the room's windows remembered).
+            "ms_per_window_median": {
+                k: round(float(np.median(seconds[k])) * 1e3, 2) for k in with_intervals
+            },
             "fallbacks": fallbacks,
         }
         if mix_name == "lesson+laughs":  # the laughs alone, and the windows right after them
